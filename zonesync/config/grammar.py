@@ -94,6 +94,15 @@ def _statement_re(depth: int) -> str:
     return rf"(?:{_SKIP}{item})++{_SKIP};"
 
 
+# Free text in braces, nested up to three deep.
+_RAW_BODY = r"(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*"
+
+
+def _unquote(quoted: str) -> str:
+    """The text of a quoted string: BIND keeps escapes, except `\\"` becomes `"`."""
+    return quoted[1:-1].replace('\\"', '"')
+
+
 class _Source:
     """Maps offsets in one file's text to line numbers, in O(log n)."""
 
@@ -124,7 +133,14 @@ class _Parser:
             statement = pp.Forward()
             general = pp.Group(pp.OneOrMore(words | block) + semi)
             general.set_parse_action(self._statement)
-            statement <<= fast | general
+            # `dyndb`, `plugin` and `dnsrps-options` take free text in braces
+            # (BIND's bracketed text); it becomes one quoted word.
+            raw = pp.Regex(
+                rf"{_SKIP}(?i:dyndb|plugin|dnsrps-options)\b(?:{_SKIP}{_TOKEN})*+"
+                rf"{_SKIP}\{{(?P<raw>{_RAW_BODY})\}}{_SKIP};"
+            )
+            raw.set_parse_action(self._raw)
+            statement <<= fast | general | raw
             block <<= pp.Group(lbrace + pp.ZeroOrMore(statement) + rbrace)
             block.set_parse_action(self._block)
             self.file = pp.ZeroOrMore(statement) + end
@@ -145,7 +161,7 @@ class _Parser:
             pos = m.end()
             quoted = m.group(1)
             if quoted is not None:
-                out.append(Word(quoted[1:-1], True, name, line(loc + m.start(1))))
+                out.append(Word(_unquote(quoted), True, name, line(loc + m.start(1))))
             else:
                 out.append(Word(m.group(2), False, name, line(loc + m.start(2))))
         return out
@@ -163,7 +179,7 @@ class _Parser:
             kind = m.lastindex
             line = bisect.bisect_left(newlines, loc + m.start(kind)) + 1
             if kind == 1:
-                items.append(Word(m.group(1)[1:-1], True, name, line))
+                items.append(Word(_unquote(m.group(1)), True, name, line))
             elif kind == 2:
                 items.append(Word(m.group(2), False, name, line))
             else:
@@ -181,6 +197,16 @@ class _Parser:
                 else:
                     break
         return Statement(tuple(items), name, items[0].line)
+
+    def _raw(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
+        text = toks[0]
+        head = text[: text.index("{")]
+        words = self._words(s, loc, pp.ParseResults([head]))
+        brace = loc + len(head)
+        line = self.source.line(brace)
+        body = text[len(head) + 1 : text.rindex("}")]
+        raw = Statement((Word(body, True, self.source.name, line),), self.source.name, line)
+        return Statement((*words, Block((raw,), self.source.name, line)), self.source.name, words[0].line)
 
     def _statement(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
         return _make_statement(list(toks[0]), self.source.name)
