@@ -18,6 +18,8 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
+        if not self.file:
+            return self.message
         if self.line:
             return f"{self.file}:{self.line}: {self.message}"
         return f"{self.file}: {self.message}"

@@ -59,7 +59,7 @@ class Statement:
         return ""
 
 
-class SyntaxProblem(Exception):
+class GrammarError(Exception):
     """The text is not valid ISC configuration syntax."""
 
     def __init__(self, problem: ConfigProblem) -> None:
@@ -176,7 +176,7 @@ class _Parser:
         stack: list[tuple[list[Word | Block], list[Statement], int]] = []
         body: list[Statement] = []
         for m in _SCAN.finditer(toks[0]):
-            kind = m.lastindex
+            kind = m.lastindex or 0  # _SCAN always captures one group
             line = bisect.bisect_left(newlines, loc + m.start(kind)) + 1
             if kind == 1:
                 items.append(Word(_unquote(m.group(1)), True, name, line))
@@ -205,8 +205,14 @@ class _Parser:
         brace = loc + len(head)
         line = self.source.line(brace)
         body = text[len(head) + 1 : text.rindex("}")]
-        raw = Statement((Word(body, True, self.source.name, line),), self.source.name, line)
-        return Statement((*words, Block((raw,), self.source.name, line)), self.source.name, words[0].line)
+        raw = Statement(
+            (Word(body, True, self.source.name, line),), self.source.name, line
+        )
+        return Statement(
+            (*words, Block((raw,), self.source.name, line)),
+            self.source.name,
+            words[0].line,
+        )
 
     def _statement(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
         return _make_statement(list(toks[0]), self.source.name)
@@ -228,10 +234,10 @@ def parse_text(text: str, name: str) -> tuple[Statement, ...]:
     """Parse one file's text into statements; `name` is used in positions.
 
     Raises:
-        SyntaxProblem: the text is not valid ISC syntax; the problem is worded
+        GrammarError: the text is not valid ISC syntax; the problem is worded
             as named-checkconf words it.
     """
-    global _PARSER  # noqa: PLW0603 - one grammar object, built on first use
+    global _PARSER  # one grammar object, built on first use
     if _PARSER is None:
         _PARSER = _Parser()
     parser = _PARSER
@@ -239,7 +245,7 @@ def parse_text(text: str, name: str) -> tuple[Statement, ...]:
     try:
         result = parser.file.parse_string(text, parse_all=True)
     except pp.ParseBaseException:
-        raise SyntaxProblem(_diagnose(text, name)) from None
+        raise GrammarError(_diagnose(text, name)) from None
     return tuple(result)
 
 
@@ -265,7 +271,7 @@ def _diagnose(text: str, name: str) -> ConfigProblem:
             # parse_text failed, so something must be wrong; be safe.
             return ConfigProblem(name, where, "unexpected end of input")
         pos = m.end()
-        kind = m.lastindex
+        kind = m.lastindex or 0  # _SCAN always captures one group
         line = source.line(m.start(kind))
         token = m.group(kind)
         if kind == 3 and token == "{":

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from zonesync.config.grammar import Block, Statement, SyntaxProblem, Word, parse_text
+from zonesync.config.grammar import Block, GrammarError, Statement, Word, parse_text
 from zonesync.errors import ConfigError, ConfigProblem
 
 _GLOB_CHARS = frozenset("*?[")
@@ -38,30 +38,38 @@ class _Reader:
 
     def read(self, path: str, where: Word | None) -> tuple[Statement, ...]:
         """Read and parse one file, named as written (resolved against cwd)."""
-        full = Path(path) if os.path.isabs(path) else self.cwd / path
+        full = self.cwd / path  # an absolute path replaces cwd
         try:
             text = full.read_text(encoding="utf-8", errors="surrogateescape")
         except OSError as err:
             reason = _reason(err)
             if where is None:
-                raise ConfigError([ConfigProblem(path, 0, f"open: {path}: {reason}")]) from None
+                raise ConfigError(
+                    [ConfigProblem("", 0, f"open: {path}: {reason}")]
+                ) from None
             if isinstance(err, IsADirectoryError):
                 raise ConfigError([ConfigProblem(path, 1, "not a file")]) from None
             raise _fail(where, f"parsing failed: {reason}") from None
         self.files.append(path)
         try:
             statements = parse_text(text, path)
-        except SyntaxProblem as err:
+        except GrammarError as err:
             raise ConfigError([err.problem]) from None
         return self.expand(statements, top=True)
 
-    def expand(self, statements: tuple[Statement, ...], *, top: bool) -> tuple[Statement, ...]:
+    def expand(
+        self, statements: tuple[Statement, ...], *, top: bool
+    ) -> tuple[Statement, ...]:
         """Splice includes into a statement list, tracking `directory`."""
         out: list[Statement] = []
         changed = False
         for st in statements:
             keyword = st.keyword
-            if keyword == "include" and len(st.items) == 2 and isinstance(st.items[1], Word):
+            if (
+                keyword == "include"
+                and len(st.items) == 2
+                and isinstance(st.items[1], Word)
+            ):
                 out.extend(self.include(st.items[1]))
                 changed = True
                 continue
@@ -90,7 +98,7 @@ class _Reader:
         pattern = word.text
         if not _GLOB_CHARS.intersection(pattern):
             return list(self.read(pattern, word))
-        matches = glob.glob(pattern, root_dir=self.cwd)
+        matches = glob.glob(pattern, root_dir=self.cwd)  # noqa: PTH207 - keeps names as written
         if not matches:
             raise _fail(word, "parsing failed: file not found")
         out: list[Statement] = []
@@ -109,11 +117,16 @@ class _Reader:
                 word = st.items[1]
                 if not isinstance(word, Word):
                     continue
-                target = Path(word.text) if os.path.isabs(word.text) else self.cwd / word.text
+                target = self.cwd / word.text  # an absolute path replaces cwd
                 if not target.exists():
-                    raise _fail(word, f"change directory to '{word.text}' failed: file not found")
+                    raise _fail(
+                        word,
+                        f"change directory to '{word.text}' failed: file not found",
+                    )
                 if not target.is_dir():
-                    raise _fail(word, f"change directory to '{word.text}' failed: invalid file")
+                    raise _fail(
+                        word, f"change directory to '{word.text}' failed: invalid file"
+                    )
                 self.cwd = Path(os.path.normpath(target))
 
 

@@ -54,7 +54,9 @@ class TsigKey:
     digest_bits: int | None  # hmac-sha256-128 -> 128; None when not truncated
 
     def __repr__(self) -> str:
-        return f"TsigKey(name={self.name}, algorithm={self.algorithm}, secret=<redacted>)"
+        return (
+            f"TsigKey(name={self.name}, algorithm={self.algorithm}, secret=<redacted>)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,12 @@ class AddressMatchList:
     """An address match list; evaluated with BIND's first-match rule."""
 
     elements: tuple[MatchElement, ...] = ()
+
+    def to_text(self) -> str:
+        """The list in named.conf syntax, e.g. `{ !192.0.2.1/32; key "k"; any; }`."""
+        if not self.elements:
+            return "{ }"
+        return "{ " + " ".join(_element_text(e) + ";" for e in self.elements) + " }"
 
     def match(
         self,
@@ -104,6 +112,21 @@ class AddressMatchList:
             if _element_matches(element, address, key, acls, local_addresses, depth):
                 return not element.negated
         return None
+
+
+def _element_text(element: MatchElement) -> str:
+    bang = "!" if element.negated else ""
+    if element.kind == "prefix":
+        return f"{bang}{element.network}"
+    if element.kind == "key":
+        return f'{bang}key "{element.name}"'
+    if element.kind == "acl":
+        return f'{bang}"{element.name}"'
+    if element.kind == "nested" and element.nested is not None:
+        return bang + element.nested.to_text()
+    if element.kind == "other":
+        return f"{bang}<not evaluated>"
+    return bang + element.kind
 
 
 def _element_matches(
@@ -227,7 +250,9 @@ class ZoneConfig:
     file: Path | None  # resolved against `directory`; None: memory only
     file_text: str | None
     primaries: tuple[RemoteServer, ...]
-    settings: Mapping[str, Setting]  # the effective options listed in loader.ZONE_OPTIONS
+    settings: Mapping[
+        str, Setting
+    ]  # the effective options listed in loader.ZONE_OPTIONS
     ignored: tuple[str, ...]  # clauses given for this zone that zonesync does not use
     config_file: str
     line: int
@@ -281,4 +306,8 @@ class Config:
     def find_zone(self, name: str, view: str | None = None) -> list[ZoneConfig]:
         """Zones named `name` (compared as DNS names), optionally in one view."""
         target = dns.name.from_text(name)
-        return [z for z in self.zones if z.name == target and (view is None or z.view == view)]
+        return [
+            z
+            for z in self.zones
+            if z.name == target and (view is None or z.view == view)
+        ]

@@ -1,0 +1,142 @@
+"""The `zonesync` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from zonesync import __version__
+from zonesync.config import load_config
+from zonesync.config.model import (
+    AddressMatchList,
+    Config,
+    RemoteServer,
+    Setting,
+    Source,
+    ZoneConfig,
+)
+from zonesync.errors import ConfigError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zonesync")
+def main() -> None:
+    """zonesync: a BIND-compatible secondary-only DNS replication agent."""
+
+
+@main.command("check-conf")
+@click.option(
+    "-l", "list_zones", is_flag=True, help="List the zones, as named-checkconf -l."
+)
+@click.option(
+    "--effective", metavar="ZONE", help="Print one zone's effective configuration."
+)
+@click.option("--view", metavar="VIEW", help="The view of the --effective zone.")
+@click.argument("file", default="/etc/bind/named.conf", type=click.Path(dir_okay=False))
+def check_conf(
+    list_zones: bool, effective: str | None, view: str | None, file: str
+) -> None:
+    """Check a named.conf as named-checkconf does.
+
+    Exit 0 when it is valid; otherwise print one `file:line: message` line
+    per problem on stderr and exit 1.
+    """
+    try:
+        config = load_config(file)
+    except ConfigError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    if list_zones:
+        for line in config.zone_list():
+            click.echo(line)
+    if effective is not None:
+        _print_effective(config, effective, view)
+
+
+def _print_effective(config: Config, name: str, view: str | None) -> None:
+    try:
+        zones = config.find_zone(name, view)
+    except ValueError:
+        zones = []
+    if not zones:
+        where = f" in view '{view}'" if view else ""
+        click.echo(f"zone '{name}'{where}: not found in {config.path}", err=True)
+        sys.exit(1)
+    if len(zones) > 1:
+        views = ", ".join(z.view for z in zones)
+        click.echo(
+            f"zone '{name}' is in several views ({views}): choose one with --view",
+            err=True,
+        )
+        sys.exit(1)
+    for line in effective_lines(config, zones[0]):
+        click.echo(line)
+
+
+def effective_lines(config: Config, zone: ZoneConfig) -> list[str]:
+    """A zone's effective configuration, one value per line with its source."""
+    rdclass = zone.class_text.upper()
+    lines = [
+        f"zone {zone.name.to_text(omit_final_dot=True) or '.'}/{rdclass} "
+        f"view {zone.view} ({zone.config_file}:{zone.line})",
+    ]
+
+    def row(name: str, value: str, source: str) -> None:
+        lines.append(f"  {name:<24} {value:<40} {source}")
+
+    row("type", zone.type_text, "zone")
+    if zone.in_view is not None:
+        return lines
+    row("file", str(zone.file) if zone.file else "(none: kept in memory)", "zone")
+    row("primaries", _servers(config, zone.primaries) or "(none)", "zone")
+    for clause, setting in zone.settings.items():
+        row(clause, _value(config, setting), setting.source.value)
+    for clause, setting in config.server_settings.items():
+        row(clause, _value(config, setting), f"{setting.source.value} (server-wide)")
+    if zone.ignored:
+        lines.append("  read but not used by zonesync: " + ", ".join(zone.ignored))
+    return lines
+
+
+def _value(config: Config, setting: Setting) -> str:
+    value = setting.value
+    if isinstance(value, AddressMatchList):
+        return value.to_text()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        if all(isinstance(v, RemoteServer) for v in value):
+            return _servers(config, value) or "{ }"
+        parts = []
+        for item in value:
+            if (
+                isinstance(item, tuple)
+                and len(item) == 2
+                and isinstance(item[0], AddressMatchList)
+            ):
+                parts.append(f"port {item[1]} {item[0].to_text()}")
+            else:
+                parts.append(str(item))
+        return "; ".join(parts) or "(none)"
+    if setting.source is Source.DEFAULT and value == "text":
+        return "text (BIND's default for secondaries is raw; zonesync writes text)"
+    return str(value)
+
+
+def _servers(config: Config, servers: tuple[object, ...]) -> str:
+    parts = []
+    for server in servers:
+        assert isinstance(server, RemoteServer)
+        text = f"{server.address}#{server.port or 53}"
+        if server.key:
+            key = config.keys.get(server.key.lower().rstrip(".") + ".")
+            algorithm = (
+                key.algorithm.to_text(omit_final_dot=True) if key else "undefined"
+            )
+            text += f' key "{server.key}" ({algorithm}, secret <redacted>)'
+        if server.tls:
+            text += f' tls "{server.tls}"'
+        parts.append(text)
+    return "; ".join(parts)

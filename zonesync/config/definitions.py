@@ -1,0 +1,509 @@
+"""Top-level named definitions: keys, acls, primaries lists, servers, tls.
+
+Converts them to the model and checks them with BIND 9.18's rules (the parts
+of `lib/isccfg/check.c` about keys, acls and remote-server lists). The zone
+and view loader builds on this class.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from collections.abc import Iterator, Sequence
+
+import dns.exception
+import dns.name
+import dns.tsig
+
+from zonesync.config.grammar import Block, Statement, Word
+from zonesync.config.model import (
+    NONE,
+    Acl,
+    AddressMatchList,
+    IPAddress,
+    MatchElement,
+    Remote,
+    RemoteEntry,
+    RemoteServer,
+    Server,
+    Tls,
+    TsigKey,
+)
+from zonesync.errors import ConfigProblem
+
+BUILTIN_ACLS = frozenset({"any", "none", "localhost", "localnets"})
+BUILTIN_TLS = frozenset({"ephemeral", "none"})
+_ALGORITHMS: dict[str, tuple[dns.name.Name, int]] = {
+    "hmac-md5": (dns.tsig.HMAC_MD5, 128),
+    "hmac-md5.sig-alg.reg.int": (dns.tsig.HMAC_MD5, 128),
+    "hmac-sha1": (dns.tsig.HMAC_SHA1, 160),
+    "hmac-sha224": (dns.tsig.HMAC_SHA224, 224),
+    "hmac-sha256": (dns.tsig.HMAC_SHA256, 256),
+    "hmac-sha384": (dns.tsig.HMAC_SHA384, 384),
+    "hmac-sha512": (dns.tsig.HMAC_SHA512, 512),
+}
+
+
+_AML_CLAUSES = frozenset(
+    {
+        "allow-notify", "allow-query", "allow-query-cache", "allow-query-cache-on",
+        "allow-query-on", "allow-recursion", "allow-recursion-on", "allow-transfer",
+        "allow-update", "allow-update-forwarding", "allow-v6-synthesis", "blackhole",
+        "deny-answer-addresses", "keep-response-order", "listen-on", "listen-on-v6",
+        "match-clients", "match-destinations", "no-case-compress", "sortlist",
+        "topology", "clients", "exclude", "mapped", "exempt-clients",
+        "response-padding", "allow", "allow-new-zones",
+    }
+)  # fmt: skip
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[ConfigProblem] = []
+
+    def add(self, node: Word | Statement | Block, message: str) -> None:
+        self.items.append(ConfigProblem(node.file, node.line, message))
+
+
+def words_of(st: Statement) -> list[str]:
+    """The words of a statement after its keyword, up to its first block."""
+    out = []
+    for item in st.items[1:]:
+        if isinstance(item, Block):
+            break
+        out.append(item.text)
+    return out
+
+
+def block_of(st: Statement) -> Block | None:
+    for item in st.items:
+        if isinstance(item, Block):
+            return item
+    return None
+
+
+def index_block(block: Block | None) -> dict[str, list[Statement]]:
+    """Statements of a block by keyword (masters folded into primaries)."""
+    out: dict[str, list[Statement]] = {}
+    if block is None:
+        return out
+    for st in block.statements:
+        out.setdefault(st.keyword, []).append(st)
+    return out
+
+
+def where(node: Word | Statement | Block) -> str:
+    return f"{node.file}:{node.line}"
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+class Definitions:
+    """The named objects of a config, converted and checked."""
+
+    def __init__(self, top: dict[str, list[Statement]]) -> None:
+        self.top = top
+        self.problems = _Problems()
+        self.acls: dict[str, Acl] = {}
+        self.remotes: dict[str, Remote] = {}
+        self.parental: dict[str, Remote] = {}
+        self.tls: dict[str, Tls] = {}
+        self.keys: dict[str, tuple[TsigKey | None, Statement]] = {}
+
+    def load_keys(
+        self,
+        statements: list[Statement],
+        outer: dict[str, tuple[TsigKey | None, Statement]],
+    ) -> dict[str, tuple[TsigKey | None, Statement]]:
+        keys: dict[str, tuple[TsigKey | None, Statement]] = {}
+        for st in statements:
+            words = words_of(st)
+            if not words:
+                continue
+            name = words[0]
+            try:
+                canonical = dns.name.from_text(name).to_text().lower()
+            except dns.exception.DNSException:
+                self.problems.add(st, f"key '{name}': is not a valid name")
+                continue
+            previous = outer.get(canonical) or keys.get(canonical)
+            if previous is not None:
+                self.problems.add(
+                    st,
+                    f"key '{name}': already exists previous definition: {where(previous[1])}",
+                )
+                continue
+            keys[canonical] = (self.load_key(st, name), st)
+        return keys
+
+    def load_key(self, st: Statement, name: str) -> TsigKey | None:
+        body = index_block(block_of(st))
+        algorithm = body.get("algorithm")
+        secret = body.get("secret")
+        if not algorithm or not secret:
+            self.problems.add(
+                st, f"key '{name}' must have both 'secret' and 'algorithm' defined"
+            )
+            return None
+        alg_words = words_of(algorithm[0])
+        secret_words = words_of(secret[0])
+        if not alg_words or not secret_words:
+            return None
+        alg_text = alg_words[0].lower().rstrip(".")
+        base, _, bits_text = alg_text.rpartition("-")
+        bits: int | None = None
+        if base in _ALGORITHMS and bits_text.isdigit():
+            bits = int(bits_text)
+        else:
+            base = alg_text
+        if base not in _ALGORITHMS:
+            self.problems.add(algorithm[0], f"unknown algorithm '{alg_words[0]}'")
+            return None
+        alg_name, size = _ALGORITHMS[base]
+        if bits is not None:
+            if bits % 8:
+                self.problems.add(
+                    algorithm[0], f"key '{name}' digest-bits not multiple of 8"
+                )
+                return None
+            floor = 80 if base in {"hmac-md5", "hmac-sha1"} else size // 2
+            if bits > size or bits < floor:
+                self.problems.add(
+                    algorithm[0],
+                    f"key '{name}' digest-bits too large [{floor}..{size}]",
+                )
+                return None
+        try:
+            raw = base64.b64decode(secret_words[0].encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            self.problems.add(secret[0], "bad secret 'bad base64 encoding'")
+            return None
+        return TsigKey(dns.name.from_text(name), alg_name, raw, bits)
+
+    # --- tls, acls, primaries lists, servers -------------------------------
+
+    def load_tls(self) -> None:
+        for st in self.top.get("tls", []):
+            words = words_of(st)
+            if not words:
+                continue
+            body = index_block(block_of(st))
+
+            def text(
+                clause: str, body: dict[str, list[Statement]] = body
+            ) -> str | None:
+                found = body.get(clause)
+                return words_of(found[0])[0] if found and words_of(found[0]) else None
+
+            self.tls[words[0]] = Tls(
+                words[0],
+                text("ca-file"),
+                text("cert-file"),
+                text("key-file"),
+                text("remote-hostname"),
+            )
+
+    def load_acls(self) -> None:
+        seen: dict[str, Statement] = {}
+        for st in self.top.get("acl", []):
+            words = words_of(st)
+            if not words:
+                continue
+            name = words[0]
+            if name in seen:
+                self.problems.add(
+                    st,
+                    f"attempt to redefine acl '{name}' previous definition: {where(seen[name])}",
+                )
+                continue
+            if name.lower() in BUILTIN_ACLS:
+                self.problems.add(st, f"attempt to redefine builtin acl '{name}'")
+                continue
+            seen[name] = st
+        for name, st in seen.items():
+            self.acls[name] = Acl(name, self.aml(block_of(st)))
+
+    def aml(self, block: Block | None) -> AddressMatchList:
+        """Convert an address match list (its shape was checked by the grammar)."""
+        if block is None:
+            return NONE
+        elements = []
+        for st in block.statements:
+            items = list(st.items)
+            negated = False
+            if (
+                items
+                and isinstance(items[0], Word)
+                and items[0].text == "!"
+                and not items[0].quoted
+            ):
+                negated = True
+                items = items[1:]
+            if not items:
+                continue
+            first = items[0]
+            if isinstance(first, Block):
+                elements.append(MatchElement("nested", negated, nested=self.aml(first)))
+                continue
+            text = first.text
+            lower = text.lower()
+            if lower == "key" and len(items) > 1 and isinstance(items[1], Word):
+                elements.append(MatchElement("key", negated, name=items[1].text))
+            elif lower in BUILTIN_ACLS:
+                elements.append(MatchElement(lower, negated))
+            elif lower == "geoip" and len(items) > 1:
+                elements.append(MatchElement("other", negated))
+            else:
+                network = _parse_network(text)
+                if network is not None:
+                    elements.append(MatchElement("prefix", negated, network=network))
+                else:
+                    elements.append(MatchElement("acl", negated, name=text))
+        return AddressMatchList(tuple(elements))
+
+    def check_acl_references(self, statements: Sequence[Statement]) -> None:
+        """Every acl named in any address match list must be defined (BIND: anywhere)."""
+        for st in statements:
+            keyword = st.keyword
+            if keyword in {
+                "key",
+                "tls",
+                "primaries",
+                "masters",
+                "parental-agents",
+                "server",
+            }:
+                continue
+            if keyword in _AML_CLAUSES or keyword == "acl":
+                block = block_of(st)
+                if block is not None:
+                    self.check_aml_names(block)
+                    if keyword != "controls":
+                        continue
+            for item in st.items:
+                if isinstance(item, Block):
+                    self.check_acl_references(item.statements)
+
+    def check_aml_names(self, block: Block) -> None:
+        for st in block.statements:
+            items = [i for i in st.items if not (isinstance(i, Word) and i.text == "!")]
+            if not items:
+                continue
+            first = items[0]
+            if isinstance(first, Block):
+                self.check_aml_names(first)
+                continue
+            lower = first.text.lower()
+            if lower in {"key", "geoip"} and len(items) > 1:
+                continue
+            if lower in BUILTIN_ACLS:
+                continue
+            if _parse_network(first.text) is not None or "/" in first.text:
+                continue
+            if first.text not in self.acls:
+                self.problems.add(first, f"undefined ACL '{first.text}'")
+
+    def load_remotes(self) -> None:
+        """Top-level primaries/masters and parental-agents lists (check.c order)."""
+        defined: dict[str, Statement] = {}
+        for keyword in ("primaries", "masters"):
+            for st in self.top.get(keyword, []):
+                self.define_remote(st, keyword, defined, self.remotes)
+        parental: dict[str, Statement] = {}
+        for st in self.top.get("parental-agents", []):
+            self.define_remote(st, "parental-agents", parental, self.parental)
+        for st in (*self.top.get("primaries", []), *self.top.get("masters", [])):
+            self.check_remote_entries(st, self.remotes, "primaries")
+        for st in self.top.get("parental-agents", []):
+            self.check_remote_entries(st, self.parental, "parental-agents")
+
+    def define_remote(
+        self,
+        st: Statement,
+        keyword: str,
+        defined: dict[str, Statement],
+        into: dict[str, Remote],
+    ) -> None:
+        words = words_of(st)
+        if not words:
+            return
+        name = words[0]
+        if name in defined:
+            self.problems.add(
+                st,
+                f"{keyword} list '{name}' is duplicated: also defined at {where(defined[name])}",
+            )
+            return
+        defined[name] = st
+        port = port_after(words[1:])
+        into[name] = Remote(name, port, self.remote_entries(block_of(st)))
+
+    def remote_entries(self, block: Block | None) -> tuple[RemoteEntry, ...]:
+        entries = []
+        if block is None:
+            return ()
+        for st in block.statements:
+            words = [i.text for i in st.items if isinstance(i, Word)]
+            if not words:
+                continue
+            address = _parse_ip(words[0])
+            opts = _pairs(words[1:])
+            port = opts.get("port")
+            entries.append(
+                RemoteEntry(
+                    address,
+                    None if address is not None else words[0],
+                    int(port) if port is not None and port.isdigit() else None,
+                    opts.get("key"),
+                    opts.get("tls"),
+                )
+            )
+        return tuple(entries)
+
+    def check_remote_entries(
+        self, st: Statement, lists: dict[str, Remote], kind: str
+    ) -> list[RemoteEntry]:
+        """Check the entries of a remote list: named lists exist, tls is defined."""
+        entries = list(self.remote_entries(block_of(st)))
+        block = block_of(st)
+        assert block is not None or not entries
+        nodes = block.statements if block is not None else ()
+        for entry, node in zip(entries, nodes, strict=False):
+            if entry.list_name is not None and entry.list_name not in lists:
+                noun = "parental-agents" if kind == "parental-agents" else "primaries"
+                self.problems.add(
+                    node, f"unable to find {noun} list '{entry.list_name}'"
+                )
+            if (
+                entry.tls is not None
+                and entry.tls not in self.tls
+                and entry.tls not in BUILTIN_TLS
+            ):
+                self.problems.add(node, f"tls '{entry.tls}' is not defined")
+        return entries
+
+    def expand(
+        self,
+        entries: Sequence[RemoteEntry],
+        port: int | None,
+        visiting: frozenset[str] = frozenset(),
+    ) -> Iterator[RemoteServer]:
+        """Flatten a remote list, named lists expanded in place.
+
+        BIND accepts reference cycles between lists; a list already being
+        expanded is not entered again.
+        """
+        for entry in entries:
+            if entry.address is not None:
+                yield RemoteServer(
+                    entry.address, entry.port or port, entry.key, entry.tls
+                )
+            elif entry.list_name is not None and entry.list_name not in visiting:
+                remote = self.remotes.get(entry.list_name)
+                if remote is not None:
+                    inner = visiting | {entry.list_name}
+                    yield from self.expand(remote.entries, remote.port or port, inner)
+
+    def load_servers(
+        self,
+        statements: list[Statement],
+        keys: dict[str, tuple[TsigKey | None, Statement]],
+    ) -> list[Server]:
+        servers = []
+        for st in statements:
+            words = words_of(st)
+            if not words:
+                continue
+            network = _parse_network(words[0])
+            if network is None:
+                continue
+            body = index_block(block_of(st))
+            key_name: str | None = None
+            for key_st in body.get("keys", []):
+                key_words = [w for w in words_of(key_st) if w]
+                inner = block_of(key_st)
+                if inner is not None:
+                    key_words = [
+                        s.items[0].text
+                        for s in inner.statements
+                        if isinstance(s.items[0], Word)
+                    ]
+                for word in key_words:
+                    canonical = _canonical_key(word)
+                    if canonical not in keys and canonical not in self.keys:
+                        self.problems.add(key_st, f"unknown key '{word}'")
+                    elif key_name is None:
+                        key_name = word
+
+            def opt(clause: str, body: dict[str, list[Statement]] = body) -> str | None:
+                found = body.get(clause)
+                return " ".join(words_of(found[0])) if found else None
+
+            request_ixfr = opt("request-ixfr")
+            provide_ixfr = opt("provide-ixfr")
+            servers.append(
+                Server(
+                    network,
+                    key_name,
+                    opt("transfer-source")
+                    if network.version == 4
+                    else opt("transfer-source-v6"),
+                    None
+                    if request_ixfr is None
+                    else request_ixfr.lower() in {"yes", "true", "1"},
+                    None
+                    if provide_ixfr is None
+                    else provide_ixfr.lower() in {"yes", "true", "1"},
+                )
+            )
+        return servers
+
+    # --- views and zones ---------------------------------------------------
+
+
+def _pairs(words: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for keyword, value in zip(words[::2], words[1::2], strict=False):
+        out.setdefault(keyword.lower(), value)
+    return out
+
+
+def port_after(words: list[str]) -> int | None:
+    opts = _pairs(words)
+    port = opts.get("port")
+    if port is None:
+        # `primaries NAME port N` has its name first: skip it.
+        opts = _pairs(words[1:])
+        port = opts.get("port")
+    return int(port) if port is not None and port.isdigit() else None
+
+
+def _canonical_key(name: str) -> str:
+    try:
+        return dns.name.from_text(name).to_text().lower()
+    except dns.exception.DNSException:
+        return name.lower()
+
+
+def _parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    address, slash, length = text.partition("/")
+    ip = _parse_ip(address)
+    if ip is None:
+        # BIND accepts abbreviated IPv4 prefixes such as 10/8 and 192.168/16.
+        parts = address.split(".")
+        if slash and 0 < len(parts) < 4 and all(p.isdigit() for p in parts):
+            ip = _parse_ip(".".join(parts + ["0"] * (4 - len(parts))))
+        if ip is None:
+            return None
+    try:
+        if slash:
+            return ipaddress.ip_network(f"{ip}/{length}", strict=False)
+        return ipaddress.ip_network(ip)
+    except ValueError:
+        return None

@@ -1,0 +1,608 @@
+"""named.conf -> `Config`, with every problem reported at once.
+
+Three passes, as named-checkconf makes them: the files are read and parsed
+(`include.py`, stopping at the first syntax error, as BIND does); the tree is
+checked against BIND 9.18's typed grammar (`clauses.py`); then the checks on
+meaning run and the model is built. The checks here are the ones about
+zones, views, keys, acls, primaries lists and files (BIND's
+`lib/isccfg/check.c`); the rest of check.c lives in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns.exception
+import dns.name
+import dns.rdataclass
+import dns.tsig
+
+from zonesync.config.checks import check_semantics
+from zonesync.config.clauses import check_grammar
+from zonesync.config.definitions import (
+    Definitions,
+    block_of,
+    index_block,
+    port_after,
+    where,
+    words_of,
+)
+from zonesync.config.grammar import Block, Statement, Word
+from zonesync.config.include import load_tree
+from zonesync.config.model import (
+    ANY,
+    NONE,
+    Config,
+    RemoteServer,
+    Setting,
+    Source,
+    TsigKey,
+    View,
+    ZoneConfig,
+    ZoneType,
+)
+from zonesync.errors import ConfigError, ConfigProblem
+
+DEFAULT_VIEW = "_default"
+_TYPES = {
+    "master": ZoneType.PRIMARY,
+    "primary": ZoneType.PRIMARY,
+    "slave": ZoneType.SECONDARY,
+    "secondary": ZoneType.SECONDARY,
+    "mirror": ZoneType.MIRROR,
+    "stub": ZoneType.STUB,
+    "static-stub": ZoneType.STATIC_STUB,
+    "forward": ZoneType.FORWARD,
+    "hint": ZoneType.HINT,
+    "redirect": ZoneType.REDIRECT,
+    "delegation-only": ZoneType.DELEGATION_ONLY,
+}
+
+
+# TSIG algorithms BIND 9.18 accepts for a `key`, with the digest length in
+# bits that bounds a truncated form (`hmac-sha256-128`).
+def _bool(words: list[str]) -> object:
+    return words[0].lower() in {"yes", "true", "1"}
+
+
+def _int(words: list[str]) -> object:
+    return int(words[0])
+
+
+def _keyword_or_bool(words: list[str]) -> object:
+    word = words[0].lower()
+    if word in {"yes", "true", "1"}:
+        return True
+    if word in {"no", "false", "0"}:
+        return False
+    return word
+
+
+def _word(words: list[str]) -> object:
+    return words[0].lower()
+
+
+def _source(words: list[str]) -> object:
+    return " ".join(words)
+
+
+def _size(words: list[str]) -> object:
+    word = words[0].lower()
+    if word in {"default", "unlimited"}:
+        return word
+    scale = {"k": 1024, "m": 1024**2, "g": 1024**3}.get(word[-1:], 1)
+    digits = word[:-1] if scale != 1 else word
+    return int(digits) * scale
+
+
+# The zone options zonesync resolves options -> view -> zone, with BIND
+# 9.18's defaults (ARM "Zone Transfers", "Tuning"). Times are in the unit
+# BIND uses for the clause: seconds for refresh/retry, minutes for
+# max-transfer-*-in. Address lists and remote lists are converted apart.
+ZONE_OPTIONS: dict[str, tuple[object, Callable[[list[str]], object]]] = {
+    "notify": (True, _keyword_or_bool),
+    "notify-source": ("*", _source),
+    "notify-source-v6": ("*", _source),
+    "transfer-source": ("*", _source),
+    "transfer-source-v6": ("*", _source),
+    "request-ixfr": (True, _bool),
+    "request-expire": (True, _bool),
+    "min-refresh-time": (300, _int),
+    "max-refresh-time": (2419200, _int),
+    "min-retry-time": (500, _int),
+    "max-retry-time": (1209600, _int),
+    "max-transfer-time-in": (120, _int),
+    "max-transfer-idle-in": (60, _int),
+    "max-records": (0, _int),
+    "multi-master": (False, _bool),
+    "try-tcp-refresh": (True, _bool),
+    # BIND's default for secondary zones is raw; zonesync writes text.
+    "masterfile-format": ("text", _word),
+    "ixfr-from-differences": (False, _keyword_or_bool),
+    "max-journal-size": ("default", _size),
+    "zone-statistics": ("terse", _keyword_or_bool),
+}
+ZONE_LISTS = ("allow-notify", "allow-transfer", "also-notify")
+_LIST_DEFAULTS: dict[str, object] = {
+    "allow-notify": NONE,
+    "allow-transfer": ANY,  # BIND 9.18: "the default is to allow transfers to all hosts"
+    "also-notify": (),
+}
+# Server-wide options zonesync reads (catalog-zones is kept as text for now).
+SERVER_OPTIONS: dict[str, tuple[object, Callable[[list[str]], object]]] = {
+    "transfers-in": (10, _int),
+    "transfers-per-ns": (2, _int),
+    "serial-query-rate": (20, _int),
+}
+# Clauses of a zone that zonesync uses; any other given clause is listed as
+# read but ignored by `check-conf --effective`.
+USED_ZONE_CLAUSES = frozenset(
+    {"type", "file", "primaries", "masters", "in-view", *ZONE_OPTIONS, *ZONE_LISTS}
+)
+
+
+@dataclass
+class _Scope:
+    """One level of option inheritance: the options block or a view."""
+
+    clauses: dict[str, list[Statement]]
+    source: Source
+    keys: dict[str, tuple[TsigKey | None, Statement]] = field(default_factory=dict)
+
+
+class _Builder(Definitions):
+    """Views and zones, on top of the named definitions they refer to."""
+
+    def __init__(
+        self, statements: Sequence[Statement], directory: Path, path: str
+    ) -> None:
+        super().__init__(index_block(Block(tuple(statements), path, 0)))
+        self.statements = statements
+        self.directory = directory
+        self.path = path
+        self.options = _Scope(index_block(self._first_block("options")), Source.OPTIONS)
+        self.files: dict[str, tuple[Statement, bool]] = {}
+
+    def _first_block(self, keyword: str) -> Block | None:
+        for st in self.top.get(keyword, []):
+            return block_of(st)
+        return None
+
+    def build(self) -> Config:
+        self.keys = self.load_keys(self.top.get("key", []), {})
+        self.load_tls()
+        self.load_acls()
+        self.load_remotes()
+        servers = self.load_servers(self.top.get("server", []), self.keys)
+        self.check_acl_references(self.statements)
+        views = self.load_views()
+        key_objects = {
+            name: key for name, (key, _) in self.keys.items() if key is not None
+        }
+        server_settings = self.server_settings()
+        return Config(
+            path=self.path,
+            directory=self.directory,
+            views=tuple(views),
+            keys=key_objects,
+            acls=self.acls,
+            remotes=self.remotes,
+            servers=tuple(servers),
+            tls=self.tls,
+            server_settings=server_settings,
+        )
+
+    # --- keys -------------------------------------------------------------
+
+    def load_views(self) -> list[View]:
+        view_statements = self.top.get("view", [])
+        zone_statements = self.top.get("zone", [])
+        if view_statements and zone_statements:
+            for st in zone_statements:
+                self.problems.add(
+                    st, "when using 'view' statements, all zones must be in views"
+                )
+            zone_statements = []
+        views: list[View] = []
+        seen_views: dict[str, Statement] = {}
+        zones_by_view: dict[str, dict[dns.name.Name, ZoneConfig]] = {}
+        if not view_statements:
+            scope = _Scope({}, Source.VIEW)
+            zones = self.load_zones(
+                zone_statements,
+                DEFAULT_VIEW,
+                dns.rdataclass.IN,
+                scope,
+                zones_by_view,
+                None,
+            )
+            return [View(DEFAULT_VIEW, dns.rdataclass.IN, ANY, NONE, tuple(zones))]
+        for st in view_statements:
+            words = words_of(st)
+            if not words:
+                continue
+            name = words[0]
+            if name in seen_views:
+                self.problems.add(
+                    st,
+                    f"view '{name}': already exists previous definition: {where(seen_views[name])}",
+                )
+                continue
+            seen_views[name] = st
+            rdclass = dns.rdataclass.IN
+            if len(words) > 1:
+                try:
+                    rdclass = dns.rdataclass.from_text(words[1])
+                except dns.exception.DNSException:
+                    self.problems.add(st, f"view '{name}': unknown class '{words[1]}'")
+            body = index_block(block_of(st))
+            scope = _Scope(body, Source.VIEW)
+            scope.keys = self.load_keys(body.get("key", []), self.keys)
+            self.load_servers(body.get("server", []), scope.keys)
+            match_clients = body.get("match-clients")
+            match_destinations = body.get("match-destinations")
+            zones = self.load_zones(
+                body.get("zone", []), name, rdclass, scope, zones_by_view, st
+            )
+            views.append(
+                View(
+                    name,
+                    rdclass,
+                    self.aml(block_of(match_clients[0])) if match_clients else ANY,
+                    self.aml(block_of(match_destinations[0]))
+                    if match_destinations
+                    else ANY,
+                    tuple(zones),
+                )
+            )
+        return views
+
+    def load_zones(
+        self,
+        statements: list[Statement],
+        view: str,
+        view_class: dns.rdataclass.RdataClass,
+        scope: _Scope,
+        zones_by_view: dict[str, dict[dns.name.Name, ZoneConfig]],
+        view_statement: Statement | None,
+    ) -> list[ZoneConfig]:
+        zones: list[ZoneConfig] = []
+        # Hint and redirect zones live apart from the others (BIND keeps
+        # them in their own tables), so `zone "."` may be one of each.
+        seen: dict[tuple[dns.name.Name, int, str], Statement] = {}
+        mine: dict[dns.name.Name, ZoneConfig] = {}
+        for st in statements:
+            zone = self.load_zone(
+                st, view, view_class, scope, zones_by_view, view_statement is None
+            )
+            if zone is None:
+                continue
+            space = zone.type if zone.type in {ZoneType.HINT, ZoneType.REDIRECT} else ""
+            key = (zone.name, zone.rdclass, space)
+            previous = seen.get(key)
+            if previous is None and view_statement is None:
+                # Without views, the same name in two classes is a duplicate too.
+                previous = next(
+                    (
+                        s
+                        for (n, _, sp), s in seen.items()
+                        if n == zone.name and sp == space
+                    ),
+                    None,
+                )
+            if previous is not None:
+                self.problems.add(
+                    st,
+                    f"zone '{zone.name_text}': already exists previous definition: {where(previous)}",
+                )
+                continue
+            seen[key] = st
+            mine[zone.name] = zone
+            zones.append(zone)
+        zones_by_view[view] = mine
+        return zones
+
+    def load_zone(
+        self,
+        st: Statement,
+        view: str,
+        view_class: dns.rdataclass.RdataClass,
+        scope: _Scope,
+        zones_by_view: dict[str, dict[dns.name.Name, ZoneConfig]],
+        no_views: bool,
+    ) -> ZoneConfig | None:
+        words = words_of(st)
+        if not words:
+            return None
+        name_text = words[0]
+        try:
+            name = dns.name.from_text(name_text)
+        except dns.exception.DNSException:
+            self.problems.add(st, f"zone '{name_text}': is not a valid name")
+            return None
+        rdclass = view_class
+        class_text = dns.rdataclass.to_text(view_class)
+        if len(words) > 1:
+            class_text = words[1]
+            try:
+                rdclass = dns.rdataclass.from_text(words[1])
+            except dns.exception.DNSException:
+                self.problems.add(st, f"zone '{name_text}': unknown class '{words[1]}'")
+                return None
+            if rdclass != view_class and not no_views:
+                self.problems.add(
+                    st,
+                    f"zone '{name_text}': class '{words[1]}' does not match view/default class",
+                )
+                return None
+        body = index_block(block_of(st))
+        in_view_st = body.get("in-view")
+        type_st = body.get("type")
+        if in_view_st:
+            target = (words_of(in_view_st[0]) or [""])[0]
+            if name not in zones_by_view.get(target, {}):
+                self.problems.add(
+                    in_view_st[0],
+                    f"'in-view' zone '{name_text}' does not exist in view '{target}', "
+                    f"or view '{target}' is not yet defined",
+                )
+            return ZoneConfig(
+                name, name_text, rdclass, class_text, view, None, f"in-view {target}", target,
+                None, None, (), {}, (), st.file, st.line,
+            )  # fmt: skip
+        if not type_st or not words_of(type_st[0]):
+            self.problems.add(st, f"zone '{name_text}': type not present")
+            return None
+        type_text = words_of(type_st[0])[0]
+        ztype = _TYPES.get(type_text.lower())
+        if ztype is None:
+            return None  # the grammar check reports an unknown type
+        primaries = self.zone_primaries(st, body, name_text, ztype, scope)
+        file_text = None
+        file_st = body.get("file")
+        if file_st and words_of(file_st[0]):
+            file_text = words_of(file_st[0])[0]
+        self.check_zone_file(st, body, name_text, ztype, file_text, scope)
+        settings = self.effective(body, scope)
+        self.check_also_notify(body, scope)
+        self.check_parental_agents(body, name_text)
+        ignored = tuple(sorted(k for k in body if k not in USED_ZONE_CLAUSES))
+        file = None
+        if file_text is not None:
+            file = self.directory / file_text  # an absolute path replaces it
+        return ZoneConfig(
+            name, name_text, rdclass, class_text, view, ztype, type_text, None, file, file_text,
+            primaries, settings, ignored, st.file, st.line,
+        )  # fmt: skip
+
+    def zone_primaries(
+        self,
+        st: Statement,
+        body: dict[str, list[Statement]],
+        name_text: str,
+        ztype: ZoneType,
+        scope: _Scope,
+    ) -> tuple[RemoteServer, ...]:
+        given = body.get("primaries", []) + body.get("masters", [])
+        if body.get("primaries") and body.get("masters"):
+            self.problems.add(
+                st, "'primaries' and 'masters' cannot both be used in the same zone"
+            )
+        needs = ztype in {ZoneType.SECONDARY, ZoneType.STUB} or (
+            ztype is ZoneType.MIRROR and name_text.rstrip(".") != ""
+        )
+        if not given:
+            if needs:
+                self.problems.add(st, f"zone '{name_text}': missing 'primaries' entry")
+            return ()
+        clause = given[0]
+        entries = self.check_remote_entries(clause, self.remotes, "primaries")
+        servers = tuple(self.expand(entries, port_after(words_of(clause))))
+        if needs and not servers and not entries:
+            self.problems.add(st, f"zone '{name_text}': empty 'primaries' entry")
+        return servers
+
+    def check_also_notify(
+        self, body: dict[str, list[Statement]], scope: _Scope
+    ) -> None:
+        for clause in body.get("also-notify", []):
+            self.check_remote_entries(clause, self.remotes, "primaries")
+
+    def check_parental_agents(
+        self, body: dict[str, list[Statement]], name_text: str
+    ) -> None:
+        for clause in body.get("parental-agents", []):
+            entries = self.check_remote_entries(
+                clause, self.parental, "parental-agents"
+            )
+            if not entries:
+                self.problems.add(
+                    clause, f"zone '{name_text}': empty 'parental-agents' entry"
+                )
+
+    def check_zone_file(
+        self,
+        st: Statement,
+        body: dict[str, list[Statement]],
+        name_text: str,
+        ztype: ZoneType,
+        file_text: str | None,
+        scope: _Scope,
+    ) -> None:
+        if file_text is None:
+            dlz = "database" in body or "dlz" in body
+            inline = self.inherited_word(body, scope, "inline-signing")
+            needs_file = (ztype in {ZoneType.PRIMARY, ZoneType.HINT} and not dlz) or (
+                ztype is ZoneType.SECONDARY and inline in {"yes", "true", "1"}
+            )
+            if needs_file:
+                self.problems.add(st, f"zone '{name_text}': missing 'file' entry")
+            return
+        writeable = ztype in {ZoneType.SECONDARY, ZoneType.MIRROR, ZoneType.STUB}
+        if ztype is ZoneType.PRIMARY:
+            update = self.inherited(body, scope, "allow-update")
+            writeable = "update-policy" in body or (
+                update is not None and not _is_none_list(update)
+            )
+        previous = self.files.get(file_text)
+        file_st = body["file"][0]
+        if previous is not None and (writeable or previous[1]):
+            self.problems.add(
+                file_st,
+                f"writeable file '{file_text}': already in use: {where(previous[0])}",
+            )
+            return
+        if previous is None or writeable:
+            self.files[file_text] = (file_st, writeable)
+
+    def inherited(
+        self, body: dict[str, list[Statement]], scope: _Scope, clause: str
+    ) -> Statement | None:
+        for level in (body, scope.clauses, self.options.clauses):
+            found = level.get(clause)
+            if found:
+                return found[0]
+        return None
+
+    def inherited_word(
+        self, body: dict[str, list[Statement]], scope: _Scope, clause: str
+    ) -> str:
+        st = self.inherited(body, scope, clause)
+        words = words_of(st) if st is not None else []
+        return words[0].lower() if words else ""
+
+    def effective(
+        self, body: dict[str, list[Statement]], scope: _Scope
+    ) -> dict[str, Setting]:
+        """Resolve the zone options options -> view -> zone, as BIND does."""
+        out: dict[str, Setting] = {}
+        levels = (
+            (body, Source.ZONE),
+            (scope.clauses, Source.VIEW),
+            (self.options.clauses, Source.OPTIONS),
+        )
+        for clause, (default, convert) in ZONE_OPTIONS.items():
+            setting = Setting(default, Source.DEFAULT)
+            for clauses, source in levels:
+                found = clauses.get(clause)
+                if found:
+                    words = words_of(found[0])
+                    if words:
+                        try:
+                            setting = Setting(convert(words), source)
+                        except (ValueError, IndexError):
+                            continue  # the grammar check has reported it
+                    break
+            out[clause] = setting
+        for clause in ZONE_LISTS:
+            setting = Setting(_LIST_DEFAULTS[clause], Source.DEFAULT)
+            for clauses, source in levels:
+                found = clauses.get(clause)
+                if found:
+                    if clause == "also-notify":
+                        entries = self.remote_entries(block_of(found[0]))
+                        value: object = tuple(
+                            self.expand(entries, port_after(words_of(found[0])))
+                        )
+                    else:
+                        value = self.aml(block_of(found[0]))
+                    setting = Setting(value, source)
+                    break
+            out[clause] = setting
+        return out
+
+    def server_settings(self) -> dict[str, Setting]:
+        out: dict[str, Setting] = {}
+        options = self.options.clauses
+        for clause, (default, convert) in SERVER_OPTIONS.items():
+            found = options.get(clause)
+            words = words_of(found[0]) if found else []
+            out[clause] = (
+                Setting(convert(words), Source.OPTIONS)
+                if words
+                else Setting(default, Source.DEFAULT)
+            )
+        for clause in ("listen-on", "listen-on-v6"):
+            found = options.get(clause)
+            if not found:
+                out[clause] = Setting(((ANY, 53),), Source.DEFAULT)
+                continue
+            value = tuple(
+                (self.aml(block_of(st)), port_after(words_of(st)) or 53) for st in found
+            )
+            out[clause] = Setting(value, Source.OPTIONS)
+        catalog = options.get("catalog-zones")
+        out["catalog-zones"] = Setting(
+            tuple(_catalog_zones(catalog[0])) if catalog else (),
+            Source.OPTIONS if catalog else Source.DEFAULT,
+        )
+        return out
+
+
+def _catalog_zones(st: Statement) -> Iterator[str]:
+    block = block_of(st)
+    if block is None:
+        return
+    for entry in block.statements:
+        words = [i.text for i in entry.items if isinstance(i, Word)]
+        if len(words) >= 2 and words[0].lower() == "zone":
+            yield words[1]
+
+
+def _is_none_list(st: Statement) -> bool:
+    block = block_of(st)
+    if block is None or len(block.statements) != 1:
+        return False
+    items = block.statements[0].items
+    return (
+        len(items) == 1
+        and isinstance(items[0], Word)
+        and items[0].text.lower() == "none"
+    )
+
+
+def load_config(path: str | os.PathLike[str], cwd: Path | None = None) -> Config:
+    """Read a named.conf as BIND 9.18 reads it and build the model.
+
+    Relative paths resolve against `cwd` (the process's working directory
+    by default), as named resolves them.
+
+    Raises:
+        ConfigError: with every problem found, each as `file:line: message`.
+    """
+    # The tree of a large config is many small objects that live until the
+    # model is built; the cyclic collector only slows that down.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(os.fspath(path), cwd)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(path: str, cwd: Path | None) -> Config:
+    tree = load_tree(path, cwd)
+    problems = check_grammar(tree.statements)
+    if problems:
+        raise ConfigError(_unique(problems))
+    builder = _Builder(tree.statements, tree.directory, path)
+    config = builder.build()
+    problems = builder.problems.items + check_semantics(tree.statements)
+    if problems:
+        raise ConfigError(_unique(problems))
+    return config
+
+
+def _unique(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    seen: set[ConfigProblem] = set()
+    out = []
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            out.append(problem)
+    return out
