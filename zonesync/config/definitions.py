@@ -58,6 +58,18 @@ _AML_CLAUSES = frozenset(
 )  # fmt: skip
 
 
+# Zone ACLs: checked through the zones that inherit them.
+ZONE_ACLS = (
+    "allow-notify",
+    "allow-transfer",
+    "allow-update",
+    "allow-update-forwarding",
+)
+_NOT_ACLS = frozenset(
+    {"key", "tls", "primaries", "masters", "parental-agents", "server"}
+)
+
+
 class _Problems:
     def __init__(self) -> None:
         self.items: list[ConfigProblem] = []
@@ -267,28 +279,29 @@ class Definitions:
                     elements.append(MatchElement("acl", negated, name=text))
         return AddressMatchList(tuple(elements))
 
-    def check_acl_references(self, statements: Sequence[Statement]) -> None:
-        """Every acl named in any address match list must be defined (BIND: anywhere)."""
+    def check_acl_references(
+        self, statements: Sequence[Statement], context: str = ""
+    ) -> None:
+        """Every acl named in an address match list must be defined.
+
+        In `options` and `view`, BIND leaves the zone ACLs (ZONE_ACLS) to the
+        zones that inherit them, so an undefined acl there is an error only
+        when some zone uses it (`lib/isccfg/check.c`).
+        """
         for st in statements:
             keyword = st.keyword
-            if keyword in {
-                "key",
-                "tls",
-                "primaries",
-                "masters",
-                "parental-agents",
-                "server",
-            }:
+            if keyword in _NOT_ACLS:
+                continue
+            if context in {"options", "view"} and keyword in ZONE_ACLS:
                 continue
             if keyword in _AML_CLAUSES or keyword == "acl":
                 block = block_of(st)
                 if block is not None:
                     self.check_aml_names(block)
-                    if keyword != "controls":
-                        continue
+                continue
             for item in st.items:
                 if isinstance(item, Block):
-                    self.check_acl_references(item.statements)
+                    self.check_acl_references(item.statements, keyword)
 
     def check_aml_names(self, block: Block) -> None:
         for st in block.statements:

@@ -24,6 +24,7 @@ import dns.tsig
 from zonesync.config.checks import check_semantics
 from zonesync.config.clauses import check_grammar
 from zonesync.config.definitions import (
+    ZONE_ACLS,
     Definitions,
     block_of,
     index_block,
@@ -297,7 +298,8 @@ class _Builder(Definitions):
             if previous is not None:
                 self.problems.add(
                     st,
-                    f"zone '{zone.name_text}': already exists previous definition: {where(previous)}",
+                    f"zone '{_canonical(zone.name)}': already exists previous definition: "
+                    f"{where(previous)}",
                 )
                 continue
             seen[key] = st
@@ -369,6 +371,11 @@ class _Builder(Definitions):
         self.check_zone_file(st, body, name_text, ztype, file_text, scope)
         settings = self.effective(body, scope)
         self.check_also_notify(body, scope)
+        for clause in ZONE_ACLS:
+            acl_st = self.inherited(body, scope, clause)
+            acl_block = block_of(acl_st) if acl_st is not None else None
+            if acl_block is not None:
+                self.check_aml_names(acl_block)
         self.check_parental_agents(body, name_text)
         ignored = tuple(sorted(k for k in body if k not in USED_ZONE_CLAUSES))
         file = None
@@ -563,6 +570,11 @@ def _is_none_list(st: Statement) -> bool:
         and isinstance(items[0], Word)
         and items[0].text.lower() == "none"
     )
+
+
+def _canonical(name: dns.name.Name) -> str:
+    """A zone name as BIND prints it from its symbol table: lower case, no final dot."""
+    return name.to_text(omit_final_dot=True).lower() or "."
 
 
 def load_config(path: str | os.PathLike[str], cwd: Path | None = None) -> Config:

@@ -156,7 +156,7 @@ view b { zone "x" { in-view a; }; };
             'zone "a" { type secondary; primaries { 1.2.3.4; }; };\n'
             'zone "A." { type secondary; primaries { 1.2.3.4; }; };\n',
             [
-                "named.conf:2: zone 'A.': already exists previous definition: named.conf:1"
+                "named.conf:2: zone 'a': already exists previous definition: named.conf:1"
             ],
         ),
         (
