@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
+import re
 from collections.abc import Iterator, Sequence
 
 import dns.exception
@@ -70,6 +72,9 @@ _NOT_ACLS = frozenset(
 )
 
 
+_MAYBE_IP = re.compile(r"[0-9a-fA-F:.]+(?:%\S*)?\Z")
+
+
 class _Problems:
     def __init__(self) -> None:
         self.items: list[ConfigProblem] = []
@@ -109,11 +114,36 @@ def where(node: Word | Statement | Block) -> str:
     return f"{node.file}:{node.line}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_ip(text: str) -> IPAddress | None:
+    """An IPv4 or IPv6 address (a `%zone` suffix dropped), or None."""
+    if not _MAYBE_IP.match(text):  # list and acl names: skip the exception
+        return None
     try:
         return ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _remote_entries(statements: tuple[tuple[str, ...], ...]) -> tuple[RemoteEntry, ...]:
+    entries = []
+    for words in statements:
+        if not words:
+            continue
+        address = _parse_ip(words[0])
+        opts = _pairs(list(words[1:]))
+        port = opts.get("port")
+        entries.append(
+            RemoteEntry(
+                address,
+                None if address is not None else words[0],
+                int(port) if port is not None and port.isdigit() else None,
+                opts.get("key"),
+                opts.get("tls"),
+            )
+        )
+    return tuple(entries)
 
 
 class Definitions:
@@ -127,6 +157,9 @@ class Definitions:
         self.parental: dict[str, Remote] = {}
         self.tls: dict[str, Tls] = {}
         self.keys: dict[str, tuple[TsigKey | None, Statement]] = {}
+        self._expanded: dict[
+            tuple[tuple[RemoteEntry, ...], int | None], tuple[RemoteServer, ...]
+        ] = {}
 
     def load_keys(
         self,
@@ -358,26 +391,25 @@ class Definitions:
         into[name] = Remote(name, port, self.remote_entries(block_of(st)))
 
     def remote_entries(self, block: Block | None) -> tuple[RemoteEntry, ...]:
-        entries = []
+        """The entries of a remote list as written (named lists not expanded)."""
         if block is None:
             return ()
-        for st in block.statements:
-            words = [i.text for i in st.items if isinstance(i, Word)]
-            if not words:
-                continue
-            address = _parse_ip(words[0])
-            opts = _pairs(words[1:])
-            port = opts.get("port")
-            entries.append(
-                RemoteEntry(
-                    address,
-                    None if address is not None else words[0],
-                    int(port) if port is not None and port.isdigit() else None,
-                    opts.get("key"),
-                    opts.get("tls"),
-                )
+        return _remote_entries(
+            tuple(
+                tuple(i.text for i in st.items if isinstance(i, Word))
+                for st in block.statements
             )
-        return tuple(entries)
+        )
+
+    def expand_servers(
+        self, entries: tuple[RemoteEntry, ...], port: int | None
+    ) -> tuple[RemoteServer, ...]:
+        """`expand()` as a tuple, cached: many zones name the same lists."""
+        key = (entries, port)
+        found = self._expanded.get(key)
+        if found is None:
+            found = self._expanded[key] = tuple(self.expand(entries, port))
+        return found
 
     def check_remote_entries(
         self, st: Statement, lists: dict[str, Remote], kind: str

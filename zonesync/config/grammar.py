@@ -44,19 +44,23 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """A run of words and blocks ended by ';'."""
+    """A run of words and blocks ended by ';'.
+
+    `keyword` is the first word in lower case, or '' when the statement
+    starts with a block or a quoted string; `make_statement` fills it in.
+    """
 
     items: tuple[Word | Block, ...]
     file: str
     line: int
+    keyword: str
 
-    @property
-    def keyword(self) -> str:
-        """The statement's first word in lower case, or '' when it starts with a block."""
-        first = self.items[0]
-        if isinstance(first, Word) and not first.quoted:
-            return first.text.lower()
-        return ""
+
+def make_statement(items: tuple[Word | Block, ...], file: str) -> Statement:
+    """A statement of `items`, its line that of its first item."""
+    first = items[0]
+    keyword = first.text.lower() if isinstance(first, Word) and not first.quoted else ""
+    return Statement(items, file, first.line, keyword)
 
 
 class GrammarError(Exception):
@@ -192,11 +196,11 @@ class _Parser:
                     outer.append(Block(tuple(body), name, start))
                     items, body = outer, outer_body
                 elif stack:
-                    body.append(Statement(tuple(items), name, items[0].line))
+                    body.append(make_statement(tuple(items), name))
                     items = []
                 else:
                     break
-        return Statement(tuple(items), name, items[0].line)
+        return make_statement(tuple(items), name)
 
     def _raw(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
         text = toks[0]
@@ -205,26 +209,17 @@ class _Parser:
         brace = loc + len(head)
         line = self.source.line(brace)
         body = text[len(head) + 1 : text.rindex("}")]
-        raw = Statement(
-            (Word(body, True, self.source.name, line),), self.source.name, line
-        )
-        return Statement(
-            (*words, Block((raw,), self.source.name, line)),
-            self.source.name,
-            words[0].line,
-        )
+        name = self.source.name
+        raw = make_statement((Word(body, True, name, line),), name)
+        return make_statement((*words, Block((raw,), name, line)), name)
 
     def _statement(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
-        return _make_statement(list(toks[0]), self.source.name)
+        return make_statement(tuple(toks[0]), self.source.name)
 
     def _block(self, s: str, loc: int, toks: pp.ParseResults) -> Block:
         brace = _SCAN.match(s, loc)
         assert brace is not None
         return Block(tuple(toks[0]), self.source.name, self.source.line(brace.start(3)))
-
-
-def _make_statement(items: list[Word | Block], name: str) -> Statement:
-    return Statement(tuple(items), name, items[0].line)
 
 
 _PARSER: _Parser | None = None

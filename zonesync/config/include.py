@@ -55,6 +55,11 @@ class _Reader:
             statements = parse_text(text, path)
         except GrammarError as err:
             raise ConfigError([err.problem]) from None
+        if "include" not in text.lower():  # nothing to splice: only `directory`
+            for st in statements:
+                if st.keyword == "options":
+                    self.directory_in(st)
+            return statements
         return self.expand(statements, top=True)
 
     def expand(
@@ -92,7 +97,7 @@ class _Reader:
                     items[i] = Block(body, item.file, item.line)
         if items is None:
             return st
-        return Statement(tuple(items), st.file, st.line)
+        return Statement(tuple(items), st.file, st.line, st.keyword)
 
     def include(self, word: Word) -> list[Statement]:
         pattern = word.text

@@ -10,11 +10,14 @@ zones, views, keys, acls, primaries lists and files (BIND's
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import dns.exception
 import dns.name
@@ -133,6 +136,7 @@ _LIST_DEFAULTS: dict[str, object] = {
     "allow-transfer": ANY,  # BIND 9.18: "the default is to allow transfers to all hosts"
     "also-notify": (),
 }
+_ALL_ZONE_OPTIONS = (*ZONE_OPTIONS, *ZONE_LISTS)
 # Server-wide options zonesync reads (catalog-zones is kept as text for now).
 SERVER_OPTIONS: dict[str, tuple[object, Callable[[list[str]], object]]] = {
     "transfers-in": (10, _int),
@@ -153,6 +157,7 @@ class _Scope:
     clauses: dict[str, list[Statement]]
     source: Source
     keys: dict[str, tuple[TsigKey | None, Statement]] = field(default_factory=dict)
+    inherited: Mapping[str, Setting] | None = None  # the zone options, before the zone
 
 
 class _Builder(Definitions):
@@ -322,7 +327,7 @@ class _Builder(Definitions):
             return None
         name_text = words[0]
         try:
-            name = dns.name.from_text(name_text)
+            name = _zone_name(name_text)
         except dns.exception.DNSException:
             self.problems.add(st, f"zone '{name_text}': is not a valid name")
             return None
@@ -408,7 +413,7 @@ class _Builder(Definitions):
             return ()
         clause = given[0]
         entries = self.check_remote_entries(clause, self.remotes, "primaries")
-        servers = tuple(self.expand(entries, port_after(words_of(clause))))
+        servers = self.expand_servers(tuple(entries), port_after(words_of(clause)))
         if needs and not servers and not entries:
             self.problems.add(st, f"zone '{name_text}': empty 'primaries' entry")
         return servers
@@ -484,43 +489,62 @@ class _Builder(Definitions):
 
     def effective(
         self, body: dict[str, list[Statement]], scope: _Scope
+    ) -> Mapping[str, Setting]:
+        """Resolve the zone options options -> view -> zone, as BIND does.
+
+        What a view inherits is resolved once per view; a zone that sets
+        none of the options shares that mapping (most zones, in big configs).
+        """
+        if scope.inherited is None:
+            scope.inherited = MappingProxyType(
+                self.resolve({}, scope, dict.fromkeys(_ALL_ZONE_OPTIONS))
+            )
+        own = [clause for clause in _ALL_ZONE_OPTIONS if clause in body]
+        if not own:
+            return scope.inherited
+        out = dict(scope.inherited)
+        out.update(self.resolve(body, scope, own))
+        return MappingProxyType(out)
+
+    def resolve(
+        self, body: dict[str, list[Statement]], scope: _Scope, clauses: Iterable[str]
     ) -> dict[str, Setting]:
-        """Resolve the zone options options -> view -> zone, as BIND does."""
+        """The effective value of each of `clauses` for a zone with this body."""
         out: dict[str, Setting] = {}
         levels = (
             (body, Source.ZONE),
             (scope.clauses, Source.VIEW),
             (self.options.clauses, Source.OPTIONS),
         )
-        for clause, (default, convert) in ZONE_OPTIONS.items():
+        for clause in clauses:
+            if clause in ZONE_OPTIONS:
+                default, convert = ZONE_OPTIONS[clause]
+            else:
+                default, convert = _LIST_DEFAULTS[clause], None
             setting = Setting(default, Source.DEFAULT)
-            for clauses, source in levels:
-                found = clauses.get(clause)
-                if found:
-                    words = words_of(found[0])
-                    if words:
-                        try:
-                            setting = Setting(convert(words), source)
-                        except (ValueError, IndexError):
-                            continue  # the grammar check has reported it
-                    break
-            out[clause] = setting
-        for clause in ZONE_LISTS:
-            setting = Setting(_LIST_DEFAULTS[clause], Source.DEFAULT)
-            for clauses, source in levels:
-                found = clauses.get(clause)
-                if found:
-                    if clause == "also-notify":
-                        entries = self.remote_entries(block_of(found[0]))
-                        value: object = tuple(
-                            self.expand(entries, port_after(words_of(found[0])))
-                        )
-                    else:
-                        value = self.aml(block_of(found[0]))
-                    setting = Setting(value, source)
-                    break
+            for level, source in levels:
+                found = level.get(clause)
+                if not found:
+                    continue
+                # A bad value cannot get here: the grammar check reported it.
+                with contextlib.suppress(ValueError, IndexError):
+                    setting = Setting(self.convert(clause, found[0], convert), source)
+                break
             out[clause] = setting
         return out
+
+    def convert(
+        self,
+        clause: str,
+        st: Statement,
+        convert: Callable[[list[str]], object] | None,
+    ) -> object:
+        if convert is not None:
+            return convert(words_of(st))
+        if clause == "also-notify":
+            entries = self.remote_entries(block_of(st))
+            return self.expand_servers(entries, port_after(words_of(st)))
+        return self.aml(block_of(st))
 
     def server_settings(self) -> dict[str, Setting]:
         out: dict[str, Setting] = {}
@@ -570,6 +594,22 @@ def _is_none_list(st: Statement) -> bool:
         and isinstance(items[0], Word)
         and items[0].text.lower() == "none"
     )
+
+
+_PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?\Z")
+
+
+def _zone_name(text: str) -> dns.name.Name:
+    """A zone name from config text (absolute, as BIND makes it).
+
+    Plain names (letters, digits, '-', '_') skip dnspython's escape parser,
+    which is the costliest step of loading 10,000 zones; anything else goes
+    through `dns.name.from_text`.
+    """
+    if len(text) < 254 and _PLAIN_NAME.match(text):
+        labels = [label.encode("ascii") for label in text.rstrip(".").split(".")]
+        return dns.name.Name([*labels, b""])
+    return dns.name.from_text(text)
 
 
 def _canonical(name: dns.name.Name) -> str:
