@@ -1,0 +1,575 @@
+"""Checks of self-contained statements: update-policy, trust anchors,
+tls, http, logging, plugins, rpz and catalog zones.
+
+Each function copies one routine of BIND 9.18's lib/isccfg/check.c (named
+in its docstring), with the wording named-checkconf 9.18.49 prints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from zonesync.config.checks_util import (
+    Opts,
+    Problems,
+    b64_problem,
+    block,
+    block_opts,
+    end_line,
+    format_name,
+    hex_decode,
+    is_rdata_type,
+    name_problem,
+    parse_name,
+    text,
+    where,
+    word_set,
+)
+from zonesync.config.grammar import Block, Statement, Word
+
+# ---------------------------------------------------------------------------
+# update-policy (check_update_policy)
+
+_SAME_AS_IDENTITY = frozenset({"self", "selfsub", "selfwild"})
+_PLACEHOLDER = frozenset(
+    {"krb5-self", "ms-self", "krb5-selfsub", "ms-selfsub", "tcp-self", "6to4-self"}
+)
+_NAME_FIELD = frozenset(
+    {
+        "name",
+        "subdomain",
+        "zonesub",
+        "ms-subdomain",
+        "ms-subdomain-self-rhs",
+        "krb5-subdomain",
+        "krb5-subdomain-self-rhs",
+        "wildcard",
+        "external",
+        "local",
+    }
+)
+
+
+def check_update_policy(policy: Statement, problems: Problems) -> bool:
+    """Check the grant/deny rules of `update-policy`; False on failure."""
+    rules = block(policy)
+    if rules is None:
+        return True  # `update-policy local;`
+    ok = True
+    for rule in rules.statements:
+        words = [item for item in rule.items if isinstance(item, Word)]
+        if len(words) < 3:
+            continue
+        identity, matchtype = words[1], words[2].text.lower()
+        rest = words[3:]
+        if matchtype == "zonesub":
+            name_word, types = None, rest
+        else:
+            name_word, types = (rest[0], rest[1:]) if rest else (None, [])
+        identity_name = parse_name(identity.text)
+        if identity_name is None:
+            problems.add(identity, f"'{identity.text}' is not a valid name")
+            ok = False
+        name_text = name_word.text if name_word is not None else "."
+        name = None
+        if identity_name is not None:
+            name = parse_name(name_text)
+            if name is None:
+                problems.add(
+                    name_word or identity, f"'{name_text}' is not a valid name"
+                )
+                ok = False
+        if name is not None and identity_name is not None:
+            if matchtype == "wildcard" and not (name and name[0] == b"*"):
+                problems.add(identity, f"'{name_text}' is not a wildcard")
+                ok = False
+            if matchtype in _SAME_AS_IDENTITY and name not in (identity_name, ()):
+                problems.add(identity, "identity and name fields are not the same")
+                ok = False
+            elif matchtype in _PLACEHOLDER and name != ():
+                problems.add(identity, "name field not set to placeholder value '.'")
+                ok = False
+            elif matchtype in _NAME_FIELD and is_rdata_type(name_text):
+                problems.add(identity, f"missing name field type '{name_text}' found")
+                ok = False
+        for type_word in types:
+            raw = type_word.text
+            bracket = raw.find("(")
+            if bracket >= 0:
+                count = re.match(r"\s*[+-]?\d*", raw[bracket + 1 :])
+                digits = count.group(0) if count else ""
+                tail = raw[bracket + 1 + len(digits) :]
+                number = int(digits) if digits.strip().lstrip("+-").isdigit() else 0
+                if digits.strip().startswith("-"):
+                    number = 1 << 64
+                if number > 0xFFFF or tail != ")":
+                    problems.add(type_word, f"'{raw[bracket:]}' is not a valid count")
+                    ok = False
+                raw = raw[:bracket]
+            if not is_rdata_type(raw):
+                problems.add(type_word, f"'{raw}' is not a valid type")
+                ok = False
+    return ok
+
+
+# ---------------------------------------------------------------------------
+# Trust anchors (check_trust_anchor, check_ta_conflicts)
+
+_STATIC = frozenset({"static-key", "static-ds"})
+_INITIAL = frozenset({"initial-key", "initial-ds"})
+
+
+def _anchors(statements: Iterable[Statement]) -> Iterable[Statement]:
+    for statement in statements:
+        body = block(statement)
+        if body is not None:
+            yield from (entry for entry in body.statements if entry.items)
+
+
+def _anchor_fields(
+    entry: Statement, managed: bool
+) -> tuple[str, str | None, list[Word], str] | None:
+    """(name, anchor type, [rdata1, rdata2, rdata3], key data) of one entry."""
+    words = [item for item in entry.items if isinstance(item, Word)]
+    kind: str | None = None
+    if managed:
+        if len(words) < 2:
+            return None
+        kind = words[1].text.lower()
+        rest = words[2:]
+    else:
+        rest = words[1:]
+    if len(rest) < 4:
+        return None
+    return words[0].text, kind, rest[:3], "".join(item.text for item in rest[3:])
+
+
+def check_anchor(
+    entry: Statement, managed: bool, problems: Problems
+) -> tuple[bool, bool]:
+    """Check one trust anchor; returns (ok, whether it is for the root)."""
+    fields = _anchor_fields(entry, managed)
+    if fields is None:
+        return True, False
+    name_text, kind, numbers_words, data = fields
+    ok = True
+    reason = name_problem(name_text)
+    if reason is not None:
+        problems.add(entry, f"bad key name: {reason}")
+        ok = False
+    if managed and kind not in _STATIC | _INITIAL:
+        return ok, False
+    numbers = [int(word.text) if word.text.isdigit() else 0 for word in numbers_words]
+    if kind in (None, "static-key", "initial-key"):
+        labels = ("flags", "protocol", "algorithm")
+        encoding = b64_problem(data)
+    else:
+        labels = ("key tag", "algorithm", "digest type")
+        outcome, _ = hex_decode(data, 4096)
+        encoding = None if outcome == "ok" else "bad hex encoding"
+    for number, limit, label in zip(numbers, (0xFFFF, 0xFF, 0xFF), labels, strict=True):
+        if number > limit:
+            problems.add(entry, f"{label} too big: {number}")
+            ok = False
+    if encoding is not None:
+        problems.add(entry, encoding)
+        ok = False
+    return ok, ok and parse_name(name_text) == ()
+
+
+def check_anchor_conflicts(
+    global_ta: Sequence[Statement],
+    view_ta: Sequence[Statement],
+    global_tkeys: Sequence[Statement],
+    view_tkeys: Sequence[Statement],
+    autovalidation: bool,
+    problems: Problems,
+) -> None:
+    """Static and initializing keys for one name (check_ta_conflicts)."""
+    static: dict[tuple[bytes, ...], Statement] = {}
+
+    def record(statements: Iterable[Statement], managed: bool) -> None:
+        for entry in _anchors(statements):
+            words = [item for item in entry.items if isinstance(item, Word)]
+            if not words:
+                continue
+            name = parse_name(words[0].text)
+            if name is None:
+                continue
+            kind = words[1].text.lower() if managed and len(words) > 1 else None
+            if kind in _INITIAL:
+                continue
+            if name in static:
+                continue
+            static[name] = entry
+            if autovalidation and name == ():
+                problems.add(
+                    entry,
+                    "static trust anchor for root zone cannot be used with 'dnssec-validation auto'.",
+                )
+
+    record(global_ta, True)
+    record(view_ta, True)
+    record(global_tkeys, False)
+    record(view_tkeys, False)
+    for entry in _anchors([*global_ta, *view_ta]):
+        words = [item for item in entry.items if isinstance(item, Word)]
+        if len(words) < 2 or words[1].text.lower() not in _INITIAL:
+            continue
+        name = parse_name(words[0].text)
+        if name is None or name not in static:
+            continue
+        first = static[name]
+        problems.add(
+            entry,
+            "static and initializing keys cannot be used for the same domain. "
+            f"static key defined at {first.file}:{first.line}",
+        )
+
+
+# ---------------------------------------------------------------------------
+# tls and http (check_tls_definitions, check_httpservers)
+
+_TLS_PROTOCOLS = {"tlsv1.2": 1, "tlsv1.3": 2}
+# OpenSSL cipher-string keywords; a rule that names none of them selects
+# no cipher. Names of single suites are recognised by their shape.
+_CIPHER_WORDS = word_set(
+    """
+    ALL COMPLEMENTOFALL COMPLEMENTOFDEFAULT DEFAULT HIGH MEDIUM LOW eNULL NULL
+    aNULL kRSA aRSA RSA kDHr kDHd kDH kDHE kEDH DH DHE EDH ADH kEECDH kECDHE
+    ECDH ECDHE EECDH AECDH aDSS DSS aDH aECDSA ECDSA TLSv1.2 TLSv1.0 SSLv3 TLSv1
+    AES128 AES256 AES AESGCM AESCCM AESCCM8 ARIA128 ARIA256 ARIA CAMELLIA128
+    CAMELLIA256 CAMELLIA CHACHA20 3DES DES RC4 RC2 IDEA SEED MD5 SHA1 SHA SHA256
+    SHA384 aGOST aGOST01 kGOST GOST94 GOST89MAC PSK kPSK kECDHEPSK kDHEPSK
+    kRSAPSK aPSK SUITEB128 SUITEB128ONLY SUITEB192 CBC kSRP aSRP SRP EXP EXPORT
+    """
+)
+_CIPHER_SUITE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
+
+
+def _cipher_list_valid(ciphers: str) -> bool:
+    """Whether OpenSSL could select at least one cipher (a cautious guess)."""
+    for rule in re.split(r"[:, ;]+", ciphers):
+        if not rule or rule[0] in "!-" or rule.startswith("@"):
+            continue
+        rule = rule.lstrip("+").split("@", 1)[0]
+        parts = rule.split("+")
+        if (
+            parts
+            and all(
+                part in _CIPHER_WORDS or _CIPHER_SUITE.fullmatch(part) for part in parts
+            )
+            and not rule.startswith("TLS_")
+        ):
+            return True
+    return False
+
+
+def check_tls_definitions(statements: Sequence[Statement], problems: Problems) -> None:
+    """Check `tls` blocks: reserved names, duplicates, files, protocols, ciphers."""
+    seen: dict[str, Block | Statement] = {}
+    for statement in statements:
+        name = text(statement)
+        body = block(statement)
+        if name is None:
+            continue
+        at: Block | Statement = body if body is not None else statement
+        if name.lower() in ("ephemeral", "none"):
+            problems.add(at, f"tls clause name '{name}' is reserved for internal use")
+        elif name.lower() in seen:
+            first = seen[name.lower()]
+            problems.add(
+                at,
+                f"tls clause '{name}' is duplicated: also defined at {first.file}:{first.line}",
+            )
+        else:
+            seen[name.lower()] = at
+        opts = block_opts(statement)
+        if ("key-file" in opts) != ("cert-file" in opts):
+            problems.add(
+                at,
+                f"tls '{name}': 'cert-file' and 'key-file' must both be specified, or both omitted",
+            )
+        protocols = block(opts.get("protocols"))
+        if protocols is not None:
+            mask = 0
+            for entry in protocols.statements:
+                version = entry.items[0] if entry.items else None
+                if not isinstance(version, Word):
+                    continue
+                bit = _TLS_PROTOCOLS.get(version.text.lower())
+                if bit is None:
+                    problems.add(
+                        version, f"'{version.text}' is not a valid TLS protocol version"
+                    )
+                    continue
+                mask |= bit
+            if mask == 0:
+                problems.add(
+                    at,
+                    f"tls '{name}' does not contain any valid TLS protocol versions definitions",
+                )
+        ciphers = opts.get("ciphers")
+        cipher_text = text(ciphers)
+        if (
+            ciphers is not None
+            and cipher_text is not None
+            and not _cipher_list_valid(cipher_text)
+        ):
+            problems.add(
+                where(ciphers),
+                f"'ciphers' in the 'tls' clause '{name}' is not a valid cipher list string",
+            )
+
+
+_PCHAR = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]")
+
+
+def http_path_valid(path: str) -> bool:
+    """`isc_nm_http_path_isvalid()`: an RFC 3986 path-absolute."""
+    if not path.startswith("/") or path.startswith("//"):
+        return False
+    i = 0
+    while i < len(path):
+        ch = path[i]
+        if ch == "%":
+            following = path[i + 1 : i + 3]
+            if any(c not in "0123456789abcdefABCDEF" for c in following):
+                return False
+            i += 1 + len(following)
+            continue
+        if not _PCHAR.fullmatch(ch):
+            return False
+        i += 1
+    return True
+
+
+def check_http_definitions(statements: Sequence[Statement], problems: Problems) -> None:
+    """Check `http` blocks: the reserved name, duplicates, endpoint paths."""
+    seen: dict[str, Block | Statement] = {}
+    for statement in statements:
+        name = text(statement)
+        if name is None:
+            continue
+        body = block(statement)
+        at: Block | Statement = body if body is not None else statement
+        if name.lower() == "default":
+            problems.add(
+                at,
+                f"'http' name cannot be '{name}' (which is a built-in configuration)",
+            )
+        elif name.lower() in seen:
+            first = seen[name.lower()]
+            problems.add(
+                at,
+                f"http '{name}' is duplicated: also defined at {first.file}:{first.line}",
+            )
+        else:
+            seen[name.lower()] = at
+        endpoints = block_opts(statement).get("endpoints")
+        endpoint_list = block(endpoints)
+        if endpoints is None or endpoint_list is None:
+            continue
+        for entry in endpoint_list.statements:
+            path = entry.items[0] if entry.items else None
+            if isinstance(path, Word) and not http_path_valid(path.text):
+                problems.add(
+                    endpoint_list,
+                    f"endpoint '{path.text}' is not a valid absolute HTTP path",
+                )
+
+
+# ---------------------------------------------------------------------------
+# logging (check_logging)
+
+LOG_CATEGORIES = word_set(
+    """
+    default general sslkeylog notify database security dnssec resolver xfer-in
+    xfer-out dispatch lame-servers delegation-only edns-disabled rpz rpz-
+    passthru rate-limit cname spill dnstap zoneload nsid config client network
+    update queries unmatched update-security query-errors trust-anchor-telemetry
+    serve-stale _placeholder
+    """
+)
+_DEFAULT_CHANNELS = ("default_syslog", "default_stderr", "default_debug", "null")
+
+
+def check_logging(logging: Statement, problems: Problems) -> None:
+    """Channels need exactly one destination; categories and channels must exist."""
+    opts = block_opts(logging)
+    channels = set(_DEFAULT_CHANNELS)
+    for channel in opts.all("channel"):
+        name = text(channel)
+        if name is None:
+            continue
+        copts = block_opts(channel)
+        present = sum(
+            1 for kind in ("file", "syslog", "null", "stderr") if kind in copts
+        )
+        if present != 1:
+            at = block(channel) or channel
+            problems.add(
+                at,
+                f"channel '{name}': exactly one of file, syslog, null, and stderr must be present",
+            )
+        channels.add(name.lower())
+    for category in opts.all("category"):
+        name = text(category)
+        if name is None:
+            continue
+        if name not in LOG_CATEGORIES:
+            problems.add(category, f"undefined category: '{name}'")
+        destinations = block(category)
+        for entry in destinations.statements if destinations is not None else ():
+            channel_word = entry.items[0] if entry.items else None
+            if (
+                isinstance(channel_word, Word)
+                and channel_word.text.lower() not in channels
+            ):
+                problems.add(channel_word, f"undefined channel: '{channel_word.text}'")
+
+
+# ---------------------------------------------------------------------------
+# Plugins (check_one_plugin and the filter plugins' own checks)
+
+# The plugins a BIND 9.18 package installs, and where (named-checkconf
+# fails on any other module it cannot load).
+PLUGIN_DIR = "/usr/lib/x86_64-linux-gnu/bind"
+KNOWN_PLUGINS = frozenset({"filter-aaaa.so", "filter-a.so"})
+
+
+AclTest = Callable[[Block], bool]
+
+
+def check_plugin(
+    statement: Statement, is_none: AclTest, expand: AclTest, problems: Problems
+) -> None:
+    """Check one `plugin query "module" { ... };` statement."""
+    words = [item for item in statement.items if isinstance(item, Word)]
+    if len(words) < 3:
+        return
+    module = words[2].text
+    path = module if "/" in module else f"{PLUGIN_DIR}/{module}"
+    line = end_line(statement)
+    base = path.rsplit("/", 1)[-1]
+    if path != f"{PLUGIN_DIR}/{base}" or base not in KNOWN_PLUGINS:
+        problems.add_at(statement.file, line, f"{path}: plugin check failed: failure")
+        return
+    params = block(statement)
+    if params is None:
+        return
+    family = "aaaa" if base == "filter-aaaa.so" else "a"
+    if not _check_filter_params(params, family, line, is_none, expand, problems):
+        problems.add_at(statement.file, line, f"{path}: plugin check failed: failure")
+
+
+def _check_filter_params(
+    params: Block,
+    family: str,
+    line: int,
+    is_none: AclTest,
+    expand: AclTest,
+    problems: Problems,
+) -> bool:
+    """filter-aaaa.c / filter-a.c `check_syntax()`; False on failure."""
+    opts = Opts(params.statements)
+    acl_statement = opts.get(f"filter-{family}")
+    acl = block(acl_statement)
+    if acl_statement is None or acl is None:
+        return True
+    if not expand(acl):
+        return False
+    on = [text(opts.get(f"filter-{family}-on-v{version}")) for version in (4, 6)]
+    enabled = any(
+        value is not None and value.lower() not in ("no", "false", "0") for value in on
+    )
+    none = is_none(acl)
+    # The plugin parses its parameters from a copy of the block's text, so
+    # BIND prints no file name and counts lines from the plugin's end.
+    where_line = line + (acl_statement.line - params.line)
+    if enabled and none:
+        message = f"\"filter-{family}\" is 'none;' but either filter-{family}-on-v4 or filter-{family}-on-v6 is enabled"
+        problems.add_at("none", where_line, message)
+        return False
+    if not enabled and not none:
+        message = f'"filter-{family}" is set but neither filter-{family}-on-v4 or filter-{family}-on-v6 is enabled'
+        problems.add_at("none", where_line, message)
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# response-policy and catalog-zones (check_rpz_catz, check_catz)
+
+
+def _zone_list(statement: Statement) -> list[Statement]:
+    body = block(statement)
+    if body is None:
+        return []
+    return [
+        entry
+        for entry in body.statements
+        if entry.keyword == "zone" and len(entry.items) > 1
+    ]
+
+
+def check_rpz_catz(
+    kind: str,
+    statement: Statement,
+    view_name: str | None,
+    zone_types: dict[tuple[bytes, ...], str],
+    problems: Problems,
+) -> None:
+    """Each listed zone must be a primary or secondary zone of the view."""
+    suffix = f" for view {view_name}" if view_name is not None else ""
+    for count, entry in enumerate(_zone_list(statement), start=1):
+        name_word = entry.items[1]
+        if not isinstance(name_word, Word):
+            continue
+        if kind == "response-policy zone" and count > 64:
+            problems.add(
+                name_word,
+                f"more than 64 response policy zones in view '{view_name or ''}'",
+            )
+            return
+        name = parse_name(name_word.text)
+        if name is None:
+            problems.add(name_word, f"bad domain name '{name_word.text}'")
+            continue
+        if zone_types.get(name, "") not in ("primary", "master", "secondary", "slave"):
+            problems.add(
+                name_word,
+                f"{kind} '{name_word.text}'{suffix} is not a primary or secondary zone",
+            )
+
+
+def check_catz(statement: Statement, view_name: str | None, problems: Problems) -> None:
+    """Catalog zones: no duplicates, not both default-primaries and -masters."""
+    suffix = f" for view {view_name}" if view_name is not None else ""
+    seen: dict[tuple[bytes, ...], Word] = {}
+    for entry in _zone_list(statement):
+        name_word = entry.items[1]
+        if not isinstance(name_word, Word):
+            continue
+        name = parse_name(name_word.text)
+        if name is None:
+            problems.add(entry, f"bad domain name '{name_word.text}'")
+            continue
+        if name in seen:
+            first = seen[name]
+            problems.add(
+                name_word,
+                f"catalog zone '{format_name(name_word.text)}': already added here {first.file}:{first.line}",
+            )
+            continue
+        seen[name] = name_word
+        keywords = {
+            item.text.lower() for item in entry.items[2:] if isinstance(item, Word)
+        }
+        if "default-primaries" in keywords and "default-masters" in keywords:
+            problems.add(
+                name_word,
+                f"catalog zone '{name_word.text}'{suffix}: 'default-primaries' and 'default-masters' can not be both defined",
+            )
+            return

@@ -1,0 +1,685 @@
+"""Checks of option values at the options, view and zone levels.
+
+`check_options()` copies the routine of that name in BIND 9.18's
+lib/isccfg/check.c; the others copy `check_dns64()`, `check_ratelimit()`,
+`check_dnstap()`, `check_forward()`, `check_nonzero()`,
+`check_dual_stack()`, `check_order()` and `check_servers()`. Messages are
+worded as named-checkconf 9.18.49 prints them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from zonesync.config.checks_acl import AclTable
+from zonesync.config.checks_util import (
+    Opts,
+    Problems,
+    as_duration,
+    as_int,
+    as_size,
+    block,
+    block_opts,
+    format_name,
+    hex_decode,
+    is_rdata_type,
+    keyword_value,
+    parse_name,
+    parse_prefix,
+    text,
+    value,
+    where,
+    word,
+    word_set,
+)
+from zonesync.config.grammar import Block, Statement, Word
+
+
+class Level(Enum):
+    """Where `check_options()` runs (BIND's optlevel_t)."""
+
+    CONFIG = "config"
+    OPTIONS = "options"
+    VIEW = "view"
+    ZONE = "zone"
+
+
+@dataclass
+class Context:
+    """What the option checks need to know about the whole configuration."""
+
+    dns_port: int = 53
+    tls_names: frozenset[str] = frozenset()
+    http_names: frozenset[str] = frozenset()
+    acls: AclTable = field(default_factory=lambda: AclTable(()))
+
+    def expand_acl(self, acl: Block, problems: Problems) -> bool:
+        """Expand an address match list as BIND does; False on failure."""
+        return self.acls.expand(acl, problems)
+
+
+# (name, scale, max): values are in minutes unless a duration (check.c).
+_INTERVALS = (
+    ("heartbeat-interval", 60, 28 * 24 * 60),
+    ("interface-interval", 60, 28 * 24 * 60),
+    ("max-transfer-idle-in", 60, 28 * 24 * 60),
+    ("max-transfer-idle-out", 60, 28 * 24 * 60),
+    ("max-transfer-time-in", 60, 28 * 24 * 60),
+    ("max-transfer-time-out", 60, 28 * 24 * 60),
+    ("min-cache-ttl", 1, 90),
+    ("max-cache-ttl", 1, 0xFFFFFFFF),
+    ("min-ncache-ttl", 1, 90),
+    ("max-ncache-ttl", 1, 7 * 24 * 3600),
+)
+_SERVER_CONTACT = ("empty-server", "empty-contact", "dns64-server", "dns64-contact")
+# (name, min, max); a max of 0 means none (libfstrm's limits).
+_FSTRM = (
+    ("fstrm-set-buffer-hint", 1024, 65536),
+    ("fstrm-set-flush-timeout", 1, 600),
+    ("fstrm-set-input-queue-size", 2, 16384),
+    ("fstrm-set-output-notify-threshold", 1, 0),
+    ("fstrm-set-output-queue-size", 2, 1024),
+    ("fstrm-set-reopen-interval", 1, 600),
+)
+_QUERY_SOURCES = ("query-source", "query-source-v6")
+
+
+def _number(statement: Statement) -> int | None:
+    """An option's value as an integer or a duration in seconds."""
+    item = value(statement)
+    found = as_int(item)
+    return found if found is not None else as_duration(item)
+
+
+def source_port(statement: Statement) -> int:
+    """The port of a `*-source` option (0 when none or `*`)."""
+    port = keyword_value(statement, "port")
+    number = as_int(port)
+    return number if number is not None else 0
+
+
+def check_port(opts: Opts, name: str, problems: Problems) -> int | None:
+    """A valid port number set by option `name`, reporting one out of range."""
+    statement = opts.get(name)
+    if statement is None:
+        return None
+    number = as_int(value(statement))
+    if number is None:
+        return None
+    if number >= 0xFFFF:
+        problems.add(where(statement), f"port '{number}' out of range")
+        return None
+    return number
+
+
+def check_options(opts: Opts, level: Level, ctx: Context, problems: Problems) -> None:
+    """Check the options of one map, in the order BIND 9.18 checks them."""
+    if level is Level.OPTIONS:
+        for name in ("port", "tls-port", "http-port", "https-port"):
+            check_port(opts, name, problems)
+    if level in (Level.OPTIONS, Level.VIEW):
+        for name in _QUERY_SOURCES:
+            statement = opts.get(name)
+            if statement is not None and source_port(statement) == ctx.dns_port:
+                problems.add(
+                    where(statement),
+                    f"'{name}' cannot specify the DNS listener port ({ctx.dns_port})",
+                )
+    for name, scale, maximum in _INTERVALS:
+        statement = opts.get(name)
+        if statement is None:
+            continue
+        number = _number(statement)
+        if number is None:
+            continue
+        if number > maximum:
+            problems.add(
+                where(statement), f"{name} '{number}' is out of range (0..{maximum})"
+            )
+        elif number > 0xFFFFFFFF // scale:
+            problems.add(where(statement), f"{name} '{number}' is out of range")
+    has_policy = level is not Level.CONFIG and "dnssec-policy" in opts
+    _check_signing(opts, has_policy, problems)
+    _check_names(opts, level, problems)
+    _check_limits(opts, problems)
+    _check_check_names(opts, problems)
+    for name in ("listen-on", "listen-on-v6"):
+        for statement in opts.all(name):
+            _check_listener(statement, ctx, problems)
+
+
+def _check_signing(opts: Opts, has_policy: bool, problems: Problems) -> None:
+    statement = opts.get("max-rsa-exponent-size")
+    number = as_int(value(statement))
+    if (
+        statement is not None
+        and number is not None
+        and number != 0
+        and not 35 <= number <= 4096
+    ):
+        problems.add(
+            where(statement),
+            f"max-rsa-exponent-size '{number}' is out of range (35..4096)",
+        )
+    statement = opts.get("sig-validity-interval")
+    if statement is not None:
+        validity = as_int(value(statement, 1))
+        resign = as_int(value(statement, 2))
+        at = statement  # a tuple: BIND logs the option's own line
+        if validity is not None:
+            if validity > 3660 or validity == 0:
+                problems.add(
+                    at, f"sig-validity-interval '{validity}' is out of range (1..3660)"
+                )
+            if resign is not None:
+                if resign > 3660 or resign == 0:
+                    problems.add(
+                        at,
+                        f"sig-validity-interval (re-sign) '{validity}' is out of range (1..3660)",
+                    )
+                elif (validity > 7 and validity < resign) or (
+                    validity <= 7 and validity * 24 < resign
+                ):
+                    unit = "days" if validity > 7 else "hours"
+                    problems.add(
+                        at,
+                        f"validity interval ({validity} days) less than re-signing interval ({resign} {unit})",
+                    )
+        if has_policy:
+            problems.add(
+                at,
+                "sig-validity-interval: cannot be configured if dnssec-policy is also set",
+            )
+    statement = opts.get("dnskey-sig-validity")
+    if statement is not None:
+        number = as_int(value(statement))
+        if number is not None and number > 3660:
+            problems.add(
+                where(statement),
+                f"dnskey-sig-validity '{number}' is out of range (0..3660)",
+            )
+        if has_policy:
+            problems.add(
+                where(statement),
+                "dnskey-sig-validity: cannot be configured if dnssec-policy is also set",
+            )
+
+
+def _check_names(opts: Opts, level: Level, problems: Problems) -> None:
+    statement = opts.get("root-delegation-only")
+    excludes = block(statement)
+    if statement is not None and excludes is not None:
+        for entry in excludes.statements:
+            name = text(entry, 0)
+            if name is not None and parse_name(name) is None:
+                problems.add(where(statement), f"bad domain name '{name}'")
+    for statement in opts.all("disable-algorithms") + opts.all("disable-ds-digests"):
+        name = text(statement)
+        if name is not None and parse_name(name) is None:
+            problems.add(where(statement), f"bad domain name '{name}'")
+        listed = block(statement)
+        digests = statement.keyword == "disable-ds-digests"
+        for entry in listed.statements if listed is not None else ():
+            item = text(entry, 0)
+            if item is None:
+                continue
+            if digests and not _is_digest(item):
+                problems.add(entry, f"invalid digest type '{item}'")
+            elif not digests and not _is_algorithm(item):
+                problems.add(entry, f"invalid algorithm '{item}'")
+    statement = opts.get("auto-dnssec")
+    mode = text(statement)
+    if (
+        statement is not None
+        and mode is not None
+        and level is not Level.ZONE
+        and mode.lower() != "off"
+    ):
+        problems.add(
+            where(statement), "auto-dnssec may only be activated at the zone level"
+        )
+    seen: dict[str, Statement] = {}
+    for statement in opts.all("dnssec-must-be-secure"):
+        name = text(statement)
+        if name is None:
+            continue
+        if parse_name(name) is None:
+            problems.add(where(statement), f"bad domain name '{name}'")
+            continue
+        key = format_name(name)
+        first = seen.get(key.lower())
+        if first is not None:
+            problems.add(
+                statement,
+                f"dnssec-must-be-secure '{key}': already exists previous definition: {first.file}:{first.line}",
+            )
+        else:
+            seen[key.lower()] = statement
+    for option in _SERVER_CONTACT:
+        statement = opts.get(option)
+        name = text(statement)
+        if statement is not None and name is not None and parse_name(name) is None:
+            problems.add(where(statement), f"{option}: invalid name '{name}'")
+    for statement in opts.all("disable-empty-zone"):
+        name = text(statement)
+        if name is not None and parse_name(name) is None:
+            problems.add(where(statement), f"disable-empty-zone: invalid name '{name}'")
+    statement = opts.get("server-id")
+    server_id = word(statement)
+    if server_id is not None and len(server_id.text.encode("utf-8")) > 1024:
+        problems.add(server_id, "'server-id' too big (>1024 bytes)")
+
+
+# dns_secalg_fromtext() and dns_dsdigest_fromtext() accept these or a number.
+_ALGORITHM_NAMES = word_set(
+    """
+    RSAMD5 DH DSA RSASHA1 NSEC3DSA NSEC3RSASHA1 RSASHA256 RSASHA512 ECCGOST
+    ECDSAP256SHA256 ECDSA256 ECDSAP384SHA384 ECDSA384 ED25519 ED448 INDIRECT
+    PRIVATEDNS PRIVATEOID
+    """
+)
+_DIGEST_NAMES = frozenset(
+    {"SHA1", "SHA-1", "SHA256", "SHA-256", "GOST", "SHA384", "SHA-384"}
+)
+
+
+def _is_algorithm(raw: str) -> bool:
+    if raw.isdigit() and raw.isascii():
+        return int(raw) <= 255
+    return raw.upper() in _ALGORITHM_NAMES
+
+
+def _is_digest(raw: str) -> bool:
+    if raw.isdigit() and raw.isascii():
+        return int(raw) <= 255
+    return raw.upper() in _DIGEST_NAMES
+
+
+def _check_limits(opts: Opts, problems: Problems) -> None:
+    statement = opts.get("nta-lifetime")
+    if statement is not None:
+        seconds = as_duration(value(statement))
+        if seconds is not None:
+            if seconds > 604800:
+                problems.add(where(statement), "'nta-lifetime' cannot exceed one week")
+            elif seconds == 0:
+                problems.add(where(statement), "'nta-lifetime' may not be zero")
+    statement = opts.get("nta-recheck")
+    if statement is not None:
+        seconds = as_duration(value(statement))
+        if seconds is not None and seconds > 604800:
+            problems.add(where(statement), "'nta-recheck' cannot exceed one week")
+    algorithm = (text(opts.get("cookie-algorithm")) or "siphash24").lower()
+    for statement in opts.all("cookie-secret"):
+        secret = text(statement)
+        if secret is None:
+            continue
+        outcome, length = hex_decode(secret, 32)
+        at = where(statement)
+        if outcome == "nospace":
+            problems.add(at, "cookie-secret: too long")
+        elif outcome == "badhex":
+            problems.add(at, "cookie-secret: invalid hex string")
+        elif algorithm == "aes" and length != 16:
+            problems.add(at, "AES cookie-secret must be 128 bits")
+        elif algorithm == "siphash24" and length != 16:
+            problems.add(at, "SipHash-2-4 cookie-secret must be 128 bits")
+    for name, low, high in _FSTRM:
+        statement = opts.get(name)
+        if statement is None:
+            continue
+        number = _number(statement)
+        if number is None:
+            continue
+        at = where(statement)
+        if number < low or (high and number > high):
+            if high:
+                problems.add(at, f"{name} '{number}' out of range ({low}..{high})")
+            else:
+                problems.add(at, f"{name} out of range ({number} < {low})")
+        if name == "fstrm-set-input-queue-size" and bin(number).count("1") != 1:
+            problems.add(at, f"{name} '{number}' not a power-of-2")
+    _check_dnstap_output(opts, problems)
+    statement = opts.get("lmdb-mapsize")
+    size = as_size(value(statement))
+    if statement is not None and size is not None:
+        if size < 1 << 20:
+            problems.add(where(statement), f"'lmdb-mapsize {size}' is too small")
+        elif size > 1 << 40:
+            problems.add(where(statement), f"'lmdb-mapsize {size}' is too large")
+    statement = opts.get("resolver-nonbackoff-tries")
+    if statement is not None and as_int(value(statement)) == 0:
+        problems.add(where(statement), "'resolver-nonbackoff-tries' must be >= 1")
+    statement = opts.get("max-ixfr-ratio")
+    ratio = text(statement)
+    if (
+        statement is not None
+        and ratio is not None
+        and ratio.endswith("%")
+        and ratio[:-1].isdigit()
+    ) and int(ratio[:-1]) == 0:
+        problems.add(
+            where(statement),
+            "'ixfr-max-ratio' must be a nonzero percentage or 'unlimited')",
+        )
+
+
+def _check_dnstap_output(opts: Opts, problems: Problems) -> None:
+    statement = opts.get("dnstap-output")
+    mode = text(statement)
+    if statement is None or mode is None or mode.lower() == "file":
+        return
+    lowered = [
+        item.text.lower()
+        for item in statement.items[3:]
+        if isinstance(item, Word) and not item.quoted
+    ]
+    for part in ("size", "versions", "suffix"):
+        if part in lowered:
+            problems.add(
+                statement, f"dnstap-output {part} cannot be set with mode unix"
+            )
+
+
+def _check_check_names(opts: Opts, problems: Problems) -> None:
+    entries = [
+        statement for statement in opts.all("check-names") if len(statement.items) >= 3
+    ]
+    if not entries:
+        return
+    at = where(entries[0])
+    seen: set[str] = set()
+    for statement in entries:
+        kind = (text(statement) or "").lower()
+        if kind not in ("primary", "master", "secondary", "slave"):
+            continue
+        if kind in seen:
+            problems.add(at, f"'check-names {kind}' duplicated")
+        seen.add(kind)
+    if {"primary", "master"} <= seen:
+        problems.add(at, "'check-names' cannot take both 'primary' and 'master'")
+    if {"secondary", "slave"} <= seen:
+        problems.add(at, "'check-names' cannot take both 'secondary' and 'slave'")
+
+
+def _check_listener(statement: Statement, ctx: Context, problems: Problems) -> None:
+    tls = keyword_value(statement, "tls")
+    do_tls = no_tls = False
+    if tls is not None:
+        lowered = tls.text.lower()
+        if lowered == "none":
+            no_tls = True
+        elif lowered == "ephemeral":
+            do_tls = True
+        else:
+            do_tls = True
+            if lowered not in ctx.tls_names:
+                problems.add(tls, f"tls '{tls.text}' is not defined")
+    http = keyword_value(statement, "http")
+    if http is not None:
+        if not do_tls and not no_tls:
+            problems.add(
+                http,
+                "http must specify a 'tls' statement, 'tls ephemeral', or 'tls none'",
+            )
+        if http.text.lower() not in ctx.http_names and http.text.lower() != "default":
+            problems.add(http, f"http '{http.text}' is not defined")
+    port = keyword_value(statement, "port")
+    number = as_int(port)
+    if port is not None and number is not None and number >= 0xFFFF:
+        problems.add(port, f"port value '{number}' is out of range")
+    acl = block(statement)
+    if acl is not None:
+        ctx.expand_acl(acl, problems)
+
+
+# ---------------------------------------------------------------------------
+# View-level routines of check_viewconf()
+
+
+def check_dns64(
+    statements: Sequence[Statement], ctx: Context, problems: Problems
+) -> None:
+    """Check `dns64` prefixes, their ACLs and suffixes (check_dns64)."""
+    for statement in statements:
+        raw = text(statement)
+        parsed = parse_prefix(raw) if raw is not None else None
+        if parsed is None:
+            continue
+        address, bits = parsed
+        at: Block | Statement = block(statement) or statement
+        shown = f"{address}/{bits}"
+        if not isinstance(address, ipaddress.IPv6Address):
+            problems.add(at, f"dns64 prefix {shown} must be IPv6")
+            continue
+        if address.packed[8] != 0:
+            problems.add(at, f"dns64 prefix {shown} bits [64..71] must be zero")
+            continue
+        if bits not in (32, 40, 48, 56, 64, 96):
+            problems.add(at, f"dns64 prefix {shown} length is not 32/40/48/56/64/96")
+            continue
+        opts = block_opts(statement)
+        for name in ("clients", "exclude", "mapped"):
+            acl = block(opts.get(name))
+            if acl is not None:
+                ctx.expand_acl(acl, problems)
+        suffix = opts.get("suffix")
+        suffix_text = text(suffix)
+        if suffix is None or suffix_text is None:
+            continue
+        try:
+            suffix_address = ipaddress.ip_address(suffix_text)
+        except ValueError:
+            continue
+        if not isinstance(suffix_address, ipaddress.IPv6Address):
+            problems.add(at, "dns64 requires a IPv6 suffix")
+            continue
+        count = bits // 8 + 4 + (1 if bits <= 64 else 0)
+        if any(suffix_address.packed[:count]):
+            problems.add(
+                where(suffix),
+                f"bad suffix '{suffix_address}' leading {count} octets not zeros",
+            )
+
+
+_RRL_RATES = (
+    "responses-per-second",
+    "referrals-per-second",
+    "nodata-per-second",
+    "nxdomains-per-second",
+    "errors-per-second",
+    "all-per-second",
+)
+
+
+def check_ratelimit(statement: Statement, ctx: Context, problems: Problems) -> None:
+    """Check `rate-limit` ranges (check_ratelimit)."""
+    opts = block_opts(statement)
+
+    def get(name: str) -> tuple[Statement, int] | None:
+        found = opts.get(name)
+        number = as_int(value(found)) if found is not None else None
+        return (found, number) if found is not None and number is not None else None
+
+    min_entries = 500
+    found = get("min-table-size")
+    if found is not None:
+        min_entries = max(found[1], 1)
+    found = get("max-table-size")
+    if found is not None and found[1] < min_entries:
+        problems.add(
+            where(found[0]), f"max-table-size {found[1]} < min-table-size {min_entries}"
+        )
+    for name in _RRL_RATES:
+        found = get(name)
+        if found is not None and found[1] > 1000:
+            problems.add(where(found[0]), f"{name} {found[1]} > 1000")
+    found = get("slip")
+    if found is not None and found[1] > 10:
+        problems.add(where(found[0]), f"slip {found[1]} > 10")
+    found = get("window")
+    if found is not None and not 1 <= found[1] <= 3600:
+        problems.add(where(found[0]), f"window {found[1]} < 1 or > 3600")
+    found = get("qps-scale")
+    if found is not None and found[1] < 1:
+        problems.add(where(found[0]), f"invalid 'qps-scale {found[1]}'")
+    found = get("ipv4-prefix-length")
+    if found is not None and not 8 <= found[1] <= 32:
+        problems.add(where(found[0]), f"invalid 'ipv4-prefix-length {found[1]}'")
+    found = get("ipv6-prefix-length")
+    if found is not None and not 16 <= found[1] <= 64:
+        problems.add(where(found[0]), f"ipv6-prefix-length {found[1]} < 16 or > 64")
+    acl = block(opts.get("exempt-clients"))
+    if acl is not None:
+        ctx.expand_acl(acl, problems)
+
+
+def check_forward(
+    opts: Opts, root_forwarders: Statement | None, problems: Problems
+) -> bool:
+    """`forward` needs `forwarders`; a root zone may not repeat global ones."""
+    forwarders = opts.get("forwarders")
+    if forwarders is not None and root_forwarders is not None:
+        problems.add(
+            where(forwarders),
+            f"forwarders declared in root zone and in general configuration: "
+            f"{root_forwarders.file}:{root_forwarders.line}",
+        )
+        return False
+    forward = opts.get("forward")
+    if forward is not None and forwarders is None:
+        problems.add(where(forward), "no matching 'forwarders' statement")
+        return False
+    return True
+
+
+_NONZERO = ("max-retry-time", "min-retry-time", "max-refresh-time", "min-refresh-time")
+
+
+def check_nonzero(opts: Opts, problems: Problems) -> None:
+    """Refresh and retry limits may not be zero (check_nonzero)."""
+    for name in _NONZERO:
+        statement = opts.get(name)
+        if statement is not None and as_int(value(statement)) == 0:
+            problems.add(where(statement), f"'{name}' must not be zero")
+
+
+def check_dual_stack(opts: Opts, problems: Problems) -> None:
+    """Names and ports of `dual-stack-servers` (check_dual_stack)."""
+    statement = opts.get("dual-stack-servers")
+    servers = block(statement)
+    if statement is None or servers is None:
+        return
+    for entry in servers.statements:
+        first = word(entry, 0)
+        if first is None or not first.quoted:
+            continue
+        if parse_name(first.text) is None:
+            problems.add(first, f"bad name '{first.text}'")
+
+
+_CLASSES = frozenset({"IN", "CH", "CHAOS", "HS", "HESIOD", "NONE", "ANY", "RESERVED0"})
+
+
+def check_order(opts: Opts, problems: Problems) -> None:
+    """Entries of `rrset-order` (check_order)."""
+    statement = opts.get("rrset-order")
+    entries = block(statement)
+    if entries is None:
+        return
+    for entry in entries.statements:
+        words = [item for item in entry.items if isinstance(item, Word)]
+        lowered = [item.text.lower() for item in words]
+        found: dict[str, Word] = {}
+        for i, keyword in enumerate(lowered[:-1]):
+            if keyword in ("class", "type", "name", "order") and keyword not in found:
+                found[keyword] = words[i + 1]
+        rdclass = found.get("class")
+        if rdclass is not None and not _is_class(rdclass.text):
+            problems.add(rdclass, f"rrset-order: invalid class '{rdclass.text}'")
+        rdtype = found.get("type")
+        if rdtype is not None and not is_rdata_type(rdtype.text):
+            problems.add(rdtype, f"rrset-order: invalid type '{rdtype.text}'")
+        name = found.get("name")
+        if name is not None and parse_name(name.text) is None:
+            problems.add(name, f"rrset-order: invalid name '{name.text}'")
+        order = found.get("order")
+        if order is not None and order.text.lower() not in (
+            "fixed",
+            "random",
+            "cyclic",
+            "none",
+        ):
+            problems.add(order, f"rrset-order: invalid order '{order.text}'")
+
+
+def _is_class(raw: str) -> bool:
+    upper = raw.upper()
+    if upper in _CLASSES:
+        return True
+    return upper.startswith("CLASS") and upper[5:].isdigit() and int(upper[5:]) <= 65535
+
+
+_SERVER_SOURCES = (
+    ("transfer-source", "transfer-source-v6"),
+    ("notify-source", "notify-source-v6"),
+    ("parental-source", "parental-source-v6"),
+    ("query-source", "query-source-v6"),
+)
+
+
+def check_servers(
+    servers: Sequence[Statement], ctx: Context, problems: Problems
+) -> None:
+    """Sources, the listener port and duplicates of `server` (check_servers)."""
+    parsed: list[tuple[Statement, str, str] | None] = []
+    groups: dict[str, list[int]] = {}
+    for index, statement in enumerate(servers):
+        raw = text(statement)
+        prefix = parse_prefix(raw) if raw is not None else None
+        if prefix is None:
+            parsed.append(None)
+            continue
+        address, bits = prefix
+        family = "v4" if isinstance(address, ipaddress.IPv4Address) else "v6"
+        key = f"{address}/{bits}"
+        parsed.append((statement, key, family))
+        groups.setdefault(key, []).append(index)
+    for index, entry in enumerate(parsed):
+        if entry is None:
+            continue
+        statement, key, family = entry
+        opts = block_opts(statement)
+        at: Block | Statement = block(statement) or statement
+        for v4, v6 in _SERVER_SOURCES:
+            wrong, right = (v6, v4) if family == "v4" else (v4, v6)
+            if wrong in opts:
+                problems.add(at, f"server '{key}': {wrong} not legal")
+            source = opts.get(right)
+            if source is not None and source_port(source) == ctx.dns_port:
+                problems.add(
+                    where(source),
+                    f"'{right}' cannot specify the DNS listener port ({ctx.dns_port})",
+                )
+        for later in groups[key]:
+            if later > index:
+                later_statement = servers[later]
+                later_at: Block | Statement = block(later_statement) or later_statement
+                problems.add(
+                    later_at,
+                    f"server '{key}': already exists previous definition: {at.file}:{at.line}",
+                )
+
+
+def check_dnstap(view_opts: Opts | None, options: Opts, problems: Problems) -> None:
+    """`dnstap` needs `dnstap-output` in options (check_dnstap)."""
+    if "dnstap-output" in options:
+        return
+    statement = view_opts.get("dnstap") if view_opts is not None else None
+    if statement is None:
+        statement = options.get("dnstap")
+    if statement is not None:
+        problems.add(where(statement), "'dnstap-output' must be set if 'dnstap' is set")
