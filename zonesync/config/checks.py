@@ -25,6 +25,7 @@ from zonesync.config.checks_misc import (
     check_anchor,
     check_anchor_conflicts,
     check_catz,
+    check_controls,
     check_http_definitions,
     check_logging,
     check_plugin,
@@ -44,6 +45,7 @@ from zonesync.config.checks_options import (
     check_port,
     check_ratelimit,
     check_servers,
+    source_port,
 )
 from zonesync.config.checks_util import (
     EMPTY_OPTS,
@@ -56,8 +58,14 @@ from zonesync.config.checks_util import (
     text,
     word,
 )
-from zonesync.config.checks_zone import Config, View, check_zone, parse_class
-from zonesync.config.grammar import Block, Statement
+from zonesync.config.checks_zone import (
+    ZONE_SOURCES,
+    Config,
+    View,
+    check_zone,
+    parse_class,
+)
+from zonesync.config.grammar import Statement
 from zonesync.errors import ConfigProblem
 
 _VIEW_ACLS = (
@@ -112,9 +120,12 @@ class _Checker:
             ctx=self.ctx,
             options=self.options,
             policies=self.top.all("dnssec-policy"),
-            parental_lists=_lists(self.top.all("parental-agents")),
             tls_names=self.ctx.tls_names,
             is_none=acls.is_none,
+        )
+        self.config.bad_sources = any(
+            source is not None and source_port(source) == self.ctx.dns_port
+            for source in map(self.options.get, ZONE_SOURCES)
         )
 
     def run(self) -> None:
@@ -124,7 +135,10 @@ class _Checker:
         logging = self.top.get("logging")
         if logging is not None:
             check_logging(logging, problems)
-        self._check_list_duplicates("parental-agents")
+        controls = self.top.all("controls")
+        if controls:
+            keys = frozenset(name.lower() for name in _names(self.top.all("key")))
+            check_controls(controls, keys, self.acls, problems)
         check_http_definitions(self.top.all("http"), problems)
         check_tls_definitions(self.top.all("tls"), problems)
         views = self.top.all("view")
@@ -153,41 +167,25 @@ class _Checker:
             view_opts = Opts(body.statements)
             self._check_view(View(name, view_opts, rdclass), view_opts.all("zone"))
 
-    def _check_list_duplicates(self, keyword: str) -> None:
-        """check_remoteserverlist(): the first duplicate list name stops it."""
-        seen: dict[str, Statement] = {}
-        for statement in self.top.all(keyword):
-            name = text(statement)
-            if name is None:
-                continue
-            first = seen.get(name.lower())
-            if first is not None:
-                self.problems.add(
-                    statement,
-                    f"{keyword} list '{name}' is duplicated: also defined at {first.file}:{first.line}",
-                )
-                return
-            seen[name.lower()] = statement
-
     def _check_view(self, view: View, zones: Sequence[Statement]) -> None:
         """check_viewconf() for one view, or for the whole config without views."""
         problems = self.problems
         config = self.config
+        view.prepare(config)
         for zone in zones:
             check_zone(zone, view, config, problems)
         opts = view.opts if view.opts is not None else self.options
         has_opts = view.opts is not None or "options" in self.top
         if has_opts:
             rpz = opts.get("response-policy")
+            catz = opts.get("catalog-zones")
+            zone_types = view.zone_types() if rpz or catz else {}
             if rpz is not None:
                 check_rpz_catz(
-                    "response-policy zone", rpz, view.name, view.zone_types, problems
+                    "response-policy zone", rpz, view.name, zone_types, problems
                 )
-            catz = opts.get("catalog-zones")
             if catz is not None:
-                check_rpz_catz(
-                    "catalog zone", catz, view.name, view.zone_types, problems
-                )
+                check_rpz_catz("catalog zone", catz, view.name, zone_types, problems)
                 check_catz(catz, view.name, problems)
             check_forward(opts, None, problems)
         if "options" in self.top:
@@ -218,10 +216,7 @@ class _Checker:
             view.opts.all("plugin") if view.opts is not None else self.top.all("plugin")
         )
         for plugin in plugins:
-            check_plugin(plugin, self.acls.is_none, self._expander(), problems)
-
-    def _expander(self) -> _Expand:
-        return _Expand(self.ctx, self.problems)
+            check_plugin(plugin, self.acls, problems)
 
     def _check_trust_anchors(self, view: View) -> None:
         problems = self.problems
@@ -255,32 +250,12 @@ class _Checker:
         )
 
 
-class _Expand:
-    """An ACL expander bound to the run's context and problem list."""
-
-    def __init__(self, ctx: Context, problems: Problems) -> None:
-        self.ctx = ctx
-        self.problems = problems
-
-    def __call__(self, acl: Block) -> bool:
-        return self.ctx.expand_acl(acl, self.problems)
-
-
 def _names(statements: Sequence[Statement]) -> list[str]:
     return [
         name
         for name in (text(statement) for statement in statements)
         if name is not None
     ]
-
-
-def _lists(statements: Sequence[Statement]) -> dict[str, Statement]:
-    found: dict[str, Statement] = {}
-    for statement in statements:
-        name = text(statement)
-        if name is not None:
-            found.setdefault(name.lower(), statement)
-    return found
 
 
 def _entries(statement: Statement) -> list[Statement]:

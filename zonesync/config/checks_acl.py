@@ -26,6 +26,7 @@ class AclTable:
 
     def __init__(self, statements: Sequence[Statement]) -> None:
         self.acls: dict[str, Block] = {}
+        self.undefined: str | None = None
         for statement in statements:
             name = text(statement)
             body = statement.items[-1] if statement.items else None
@@ -33,7 +34,11 @@ class AclTable:
                 self.acls.setdefault(name.lower(), body)
 
     def expand(self, acl: Block, problems: Problems) -> bool:
-        """Walk an address match list as BIND expands it; False on failure."""
+        """Walk an address match list as BIND expands it; False on failure.
+
+        After a failure on an undefined ACL name, `undefined` holds the name.
+        """
+        self.undefined = None
         return self._walk(acl, problems, set())
 
     def _walk(self, acl: Block, problems: Problems, active: set[str]) -> bool:
@@ -63,6 +68,7 @@ class AclTable:
             body = self.acls.get(keyword)
             if body is None:
                 # An undefined name: the loader reports it; BIND stops here.
+                self.undefined = first.text
                 return False
             if keyword in active:
                 continue

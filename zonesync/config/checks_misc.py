@@ -8,8 +8,10 @@ in its docstring), with the wording named-checkconf 9.18.49 prints.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
+from zonesync.config.checks_acl import AclTable
 from zonesync.config.checks_util import (
     Opts,
     Problems,
@@ -26,7 +28,7 @@ from zonesync.config.checks_util import (
     where,
     word_set,
 )
-from zonesync.config.grammar import Block, Statement, Word
+from zonesync.config.grammar import Block, GrammarError, Statement, Word, parse_text
 
 # ---------------------------------------------------------------------------
 # update-policy (check_update_policy)
@@ -431,6 +433,40 @@ def check_logging(logging: Statement, problems: Problems) -> None:
 
 
 # ---------------------------------------------------------------------------
+# controls (check_controls)
+
+
+def check_controls(
+    controls: Sequence[Statement],
+    key_names: frozenset[str],
+    acls: AclTable,
+    problems: Problems,
+) -> None:
+    """Expand `inet ... allow` lists; every control key must be a top-level key.
+
+    Control keys are compared as written, ignoring case (`rndckey_exists()`):
+    unlike TSIG key names, "foo." is not "foo".
+    """
+    for statement in controls:
+        body = block(statement)
+        for control in body.statements if body is not None else ():
+            kind = control.keyword
+            if kind not in ("inet", "unix"):
+                continue
+            blocks = [item for item in control.items if isinstance(item, Block)]
+            words = [item for item in control.items if isinstance(item, Word)]
+            lowered = [item.text.lower() for item in words]
+            if kind == "inet" and "allow" in lowered and blocks:
+                acls.expand(blocks[0], problems)
+            if "keys" not in lowered or not blocks:
+                continue
+            for entry in blocks[-1].statements:
+                key = entry.items[0] if entry.items else None
+                if isinstance(key, Word) and key.text.lower() not in key_names:
+                    problems.add(key, f"unknown key '{key.text}'")
+
+
+# ---------------------------------------------------------------------------
 # Plugins (check_one_plugin and the filter plugins' own checks)
 
 # The plugins a BIND 9.18 package installs, and where (named-checkconf
@@ -439,64 +475,111 @@ PLUGIN_DIR = "/usr/lib/x86_64-linux-gnu/bind"
 KNOWN_PLUGINS = frozenset({"filter-aaaa.so", "filter-a.so"})
 
 
-AclTest = Callable[[Block], bool]
+def check_plugin(statement: Statement, acls: AclTable, problems: Problems) -> None:
+    """Check one `plugin query "module" { ... };` statement.
 
-
-def check_plugin(
-    statement: Statement, is_none: AclTest, expand: AclTest, problems: Problems
-) -> None:
-    """Check one `plugin query "module" { ... };` statement."""
+    named-checkconf loads the module and runs its own check. BIND 9.18
+    ships two modules, filter-aaaa and filter-a; any other module, or one
+    named by a path that does not exist, fails to load.
+    """
     words = [item for item in statement.items if isinstance(item, Word)]
     if len(words) < 3:
         return
     module = words[2].text
     path = module if "/" in module else f"{PLUGIN_DIR}/{module}"
-    line = end_line(statement)
     base = path.rsplit("/", 1)[-1]
-    if path != f"{PLUGIN_DIR}/{base}" or base not in KNOWN_PLUGINS:
-        problems.add_at(statement.file, line, f"{path}: plugin check failed: failure")
-        return
     params = block(statement)
+    body = _plugin_body(params)
+    line = end_line(statement) if body is None else body[1]
+    failed = f"{path}: plugin check failed: failure"
+    loadable = base in KNOWN_PLUGINS and (
+        path == f"{PLUGIN_DIR}/{base}" or Path(path).is_file()
+    )
+    if not loadable:
+        problems.add_at(statement.file, line, failed)
+        return
     if params is None:
         return
     family = "aaaa" if base == "filter-aaaa.so" else "a"
-    if not _check_filter_params(params, family, line, is_none, expand, problems):
-        problems.add_at(statement.file, line, f"{path}: plugin check failed: failure")
+    if body is None:
+        statements, offset = params.statements, params.line
+    else:
+        try:
+            statements = parse_text(body[0], statement.file)
+        except GrammarError as err:
+            problems.add_at(statement.file, 0, err.problem.message)
+            problems.add_at(statement.file, line, failed)
+            return
+        offset = 1
+    outcome = _check_filter_params(
+        statements, family, line - offset, acls, statement.file, problems
+    )
+    if outcome is not None:
+        problems.add_at(statement.file, line, f"{path}: plugin check failed: {outcome}")
+
+
+def _plugin_body(params: Block | None) -> tuple[str, int] | None:
+    """The raw text of a plugin's parameters and the line of its closing brace.
+
+    The grammar keeps a plugin block it cannot parse as one quoted word.
+    """
+    if params is None or len(params.statements) != 1:
+        return None
+    only = params.statements[0]
+    if len(only.items) != 1 or only.keyword:
+        return None
+    raw = only.items[0]
+    if not isinstance(raw, Word) or not raw.quoted:
+        return None
+    return raw.text, params.line + raw.text.count("\n")
 
 
 def _check_filter_params(
-    params: Block,
+    statements: Sequence[Statement],
     family: str,
-    line: int,
-    is_none: AclTest,
-    expand: AclTest,
+    base_line: int,
+    acls: AclTable,
+    file: str,
     problems: Problems,
-) -> bool:
-    """filter-aaaa.c / filter-a.c `check_syntax()`; False on failure."""
-    opts = Opts(params.statements)
+) -> str | None:
+    """filter-aaaa.c / filter-a.c `check_syntax()`; the failure text, or None.
+
+    The module parses its parameters from a copy of the block's text: BIND
+    prints "none" as the file and counts lines from the plugin's end.
+    """
+    names = (f"filter-{family}", f"filter-{family}-on-v4", f"filter-{family}-on-v6")
+    for entry in statements:
+        if entry.keyword not in names:
+            first = entry.items[0] if entry.items else None
+            shown = first.text if isinstance(first, Word) else ""
+            problems.add_at(file, 0, f"unknown option '{shown}'")
+            return "failure"
+    opts = Opts(statements)
     acl_statement = opts.get(f"filter-{family}")
     acl = block(acl_statement)
     if acl_statement is None or acl is None:
-        return True
-    if not expand(acl):
-        return False
+        return None
+    where_line = base_line + acl_statement.line
+    if not acls.expand(acl, problems):
+        if acls.undefined is not None:
+            problems.add_at("none", where_line, f"undefined ACL '{acls.undefined}'")
+            return "not found"
+        return "failure"
     on = [text(opts.get(f"filter-{family}-on-v{version}")) for version in (4, 6)]
     enabled = any(
         value is not None and value.lower() not in ("no", "false", "0") for value in on
     )
-    none = is_none(acl)
-    # The plugin parses its parameters from a copy of the block's text, so
-    # BIND prints no file name and counts lines from the plugin's end.
-    where_line = line + (acl_statement.line - params.line)
+    none = acls.is_none(acl)
+    pair = "v6 or filter-a-on-v4" if family == "a" else "v4 or filter-aaaa-on-v6"
+    either = f"filter-{family}-on-{pair}"
     if enabled and none:
-        message = f"\"filter-{family}\" is 'none;' but either filter-{family}-on-v4 or filter-{family}-on-v6 is enabled"
-        problems.add_at("none", where_line, message)
-        return False
-    if not enabled and not none:
-        message = f'"filter-{family}" is set but neither filter-{family}-on-v4 or filter-{family}-on-v6 is enabled'
-        problems.add_at("none", where_line, message)
-        return False
-    return True
+        message = f"\"filter-{family}\" is 'none;' but either {either} is enabled"
+    elif not enabled and not none:
+        message = f'"filter-{family}" is set but neither {either} is enabled'
+    else:
+        return None
+    problems.add_at("none", where_line, message)
+    return "failure"
 
 
 # ---------------------------------------------------------------------------

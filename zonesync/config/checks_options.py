@@ -87,6 +87,41 @@ _FSTRM = (
 _QUERY_SOURCES = ("query-source", "query-source-v6")
 
 
+# Every option check_options() looks at: a map with none of them is skipped.
+OPTION_KEYWORDS = frozenset(
+    {
+        "port",
+        "tls-port",
+        "http-port",
+        "https-port",
+        *_QUERY_SOURCES,
+        *(name for name, _, _ in _INTERVALS),
+        "max-rsa-exponent-size",
+        "sig-validity-interval",
+        "dnskey-sig-validity",
+        "root-delegation-only",
+        "disable-algorithms",
+        "disable-ds-digests",
+        "auto-dnssec",
+        "dnssec-must-be-secure",
+        *_SERVER_CONTACT,
+        "disable-empty-zone",
+        "server-id",
+        "nta-lifetime",
+        "nta-recheck",
+        "cookie-secret",
+        *(name for name, _, _ in _FSTRM),
+        "dnstap-output",
+        "lmdb-mapsize",
+        "resolver-nonbackoff-tries",
+        "max-ixfr-ratio",
+        "check-names",
+        "listen-on",
+        "listen-on-v6",
+    }
+)
+
+
 def _number(statement: Statement) -> int | None:
     """An option's value as an integer or a duration in seconds."""
     item = value(statement)
@@ -556,12 +591,12 @@ def check_forward(
     return True
 
 
-_NONZERO = ("max-retry-time", "min-retry-time", "max-refresh-time", "min-refresh-time")
+NONZERO = ("max-retry-time", "min-retry-time", "max-refresh-time", "min-refresh-time")
 
 
 def check_nonzero(opts: Opts, problems: Problems) -> None:
     """Refresh and retry limits may not be zero (check_nonzero)."""
-    for name in _NONZERO:
+    for name in NONZERO:
         statement = opts.get(name)
         if statement is not None and as_int(value(statement)) == 0:
             problems.add(where(statement), f"'{name}' must not be zero")

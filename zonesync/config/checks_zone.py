@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from zonesync.config.checks_misc import check_update_policy
 from zonesync.config.checks_options import (
+    NONZERO,
+    OPTION_KEYWORDS,
     Context,
     Level,
     check_forward,
@@ -32,7 +34,6 @@ from zonesync.config.checks_util import (
     is_subdomain,
     keyword_value,
     lookup,
-    parse_address,
     parse_name,
     text,
     value,
@@ -72,7 +73,7 @@ _ZONE_ACLS = (
     "allow-update",
     "allow-update-forwarding",
 )
-_ZONE_SOURCES = (
+ZONE_SOURCES = (
     "transfer-source",
     "transfer-source-v6",
     "notify-source",
@@ -107,41 +108,77 @@ class Config:
     ctx: Context
     options: Opts
     policies: list[Statement]
-    parental_lists: dict[str, Statement]
     tls_names: frozenset[str]
     is_none: Callable[[Block], bool]
     # key-directory use across all views: "zone/dir" -> zone statement
     keydirs: dict[str, Statement] = field(default_factory=dict)
     # problems an inherited ACL produces, by statement identity
     acl_cache: dict[int, list[ConfigProblem]] = field(default_factory=dict)
+    # whether a global *-source option uses the DNS port (zones inherit it)
+    bad_sources: bool = False
 
 
 @dataclass
 class View:
-    """One view (or the implicit default view) while its zones are checked."""
+    """One view (or the implicit default view) while its zones are checked.
+
+    What zones inherit from the view and the options is looked up once here,
+    so that each zone costs a few dictionary lookups.
+    """
 
     name: str | None
     opts: Opts | None
     rdclass: int
-    # first zone of each name (not hint or redirect) -> its type keyword
-    zone_types: dict[tuple[bytes, ...], str] = field(default_factory=dict)
-    recursion: bool | None = None
+    # (name as written, type keyword) of each zone rpz and catz may name
+    zones: list[tuple[str, str]] = field(default_factory=list)
+    inherited: dict[str, Statement | None] = field(default_factory=dict)
+    root_forwarders: Statement | None = None
+
+    def prepare(self, config: Config) -> None:
+        """Look up what this view's zones inherit."""
+        for name in (*_ZONE_ACLS, "dnssec-policy", "key-directory"):
+            self.inherited[name] = lookup(name, self.opts, config.options)
+        self.root_forwarders = lookup("forwarders", self.opts, config.options)
+
+    def zone_types(self) -> dict[tuple[bytes, ...], str]:
+        """The type of the first zone of each name (for rpz and catz)."""
+        types: dict[tuple[bytes, ...], str] = {}
+        for raw, typestr in self.zones:
+            name = parse_name(raw)
+            if name is not None:
+                types.setdefault(name, typestr)
+        return types
+
+
+_GATED_DYNAMIC = frozenset(
+    {
+        "allow-update",
+        "update-policy",
+        "auto-dnssec",
+        "sig-signing-type",
+        "dnssec-dnskey-kskonly",
+        "dnssec-secure-to-insecure",
+        "dnssec-loadkeys-interval",
+        "update-check-ksk",
+        "dnssec-update-mode",
+    }
+)
 
 
 def check_zone(
     statement: Statement, view: View, config: Config, problems: Problems
 ) -> None:
     """Check one zone statement."""
-    name_word = word(statement, 1)
-    body = block(statement)
-    if name_word is None or body is None:
+    items = statement.items
+    name_word = items[1] if len(items) > 2 else None
+    body = items[-1]
+    if not isinstance(name_word, Word) or not isinstance(body, Block):
         return
     zname_text = name_word.text
     zopts = Opts(body.statements)
-    view_opts = view.opts
-    options = config.options
+    keys = zopts.by_keyword
     typestr = ""
-    if "in-view" in zopts:
+    if "in-view" in keys:
         ztype = IN_VIEW
     else:
         typestr = text(zopts.get("type")) or ""
@@ -151,29 +188,29 @@ def check_zone(
         ztype = found_type
         if ztype is REDIRECT and zname_text != ".":
             return
-    class_word = statement.items[2] if len(statement.items) > 3 else None
+    class_word = items[2] if len(items) > 3 else None
     if isinstance(class_word, Word) and parse_class(class_word.text) != view.rdclass:
         return
-    zname = parse_name(zname_text)
-    if zname is not None and ztype not in (HINT, REDIRECT):
-        view.zone_types.setdefault(
-            zname, typestr.lower() if ztype is not IN_VIEW else ""
-        )
+    if ztype is not HINT and ztype is not REDIRECT:
+        view.zones.append((zname_text, typestr.lower()))
     if ztype is IN_VIEW:
-        allowed = 1 + ("forward" in zopts) + ("forwarders" in zopts)
-        if len(zopts.by_keyword) > allowed:
+        allowed = 1 + ("forward" in keys) + ("forwarders" in keys)
+        if len(keys) > allowed:
             problems.add(
                 statement,
                 f"zone '{zname_text}': 'in-view' used with incompatible zone options",
             )
         return
+    inherited = view.inherited
+    is_root = zname_text == "."
 
-    check_nonzero(zopts, problems)
+    if not keys.keys().isdisjoint(NONZERO):
+        check_nonzero(zopts, problems)
 
-    kasp = lookup("dnssec-policy", zopts, view_opts, options)
+    kasp = zopts.get("dnssec-policy") or inherited["dnssec-policy"]
     kaspname = text(kasp)
     has_policy = False
-    if kasp is not None and kaspname is not None:
+    if kaspname is not None:
         if kaspname in ("default", "insecure"):
             has_policy = True
         elif kaspname != "none":
@@ -185,7 +222,7 @@ def check_zone(
                 )
 
     for name in _ZONE_ACLS:
-        acl_statement = lookup(name, zopts, view_opts, options)
+        acl_statement = zopts.get(name) or inherited[name]
         if acl_statement is not None:
             _check_zone_acl(acl_statement, zopts, config, problems)
 
@@ -198,26 +235,15 @@ def check_zone(
                 f"zone '{zname_text}': mirror zones can only be used with 'notify no;' or 'notify explicit;'",
             )
 
-    if ztype in (SECONDARY, STUB) or (ztype is MIRROR and zname != ()):
-        primaries = zopts.get("primaries")
-        if primaries is not None and "masters" in zopts:
-            problems.add(
-                primaries,
-                "'primaries' and 'masters' cannot both be used in the same zone",
-            )
-
-    for name in _ZONE_SOURCES:
-        source = lookup(name, zopts, options)
-        if source is not None and source_port(source) == config.ctx.dns_port:
-            problems.add(
-                where(source),
-                f"'{name}' cannot specify the DNS listener port ({config.ctx.dns_port})",
-            )
-
-    if ztype in (PRIMARY, SECONDARY):
-        agents = zopts.get("parental-agents")
-        if agents is not None:
-            _check_parental_agents(agents, body, zname_text, config, problems)
+    if config.bad_sources or not keys.keys().isdisjoint(ZONE_SOURCES):
+        port = config.ctx.dns_port
+        for name in ZONE_SOURCES:
+            source = zopts.get(name) or config.options.get(name)
+            if source is not None and source_port(source) == port:
+                problems.add(
+                    where(source),
+                    f"'{name}' cannot specify the DNS listener port ({port})",
+                )
 
     if ztype is MIRROR and not _recursion_available(view, config):
         problems.add(
@@ -225,12 +251,14 @@ def check_zone(
             f"zone '{zname_text}': mirror zones cannot be used if recursion is disabled",
         )
 
-    if ztype in (PRIMARY, SECONDARY):
+    if (ztype is PRIMARY or ztype is SECONDARY) and (
+        has_policy or not keys.keys().isdisjoint(_GATED_DYNAMIC)
+    ):
         _check_dynamic(
             statement, zopts, ztype, kasp, has_policy, view, config, problems
         )
 
-    if ztype in (PRIMARY, SECONDARY, STUB):
+    if "dialup" in keys and ztype in (PRIMARY, SECONDARY, STUB):
         dialup = zopts.get("dialup")
         mode = text(dialup)
         if dialup is not None and mode is not None and as_bool(dialup) is None:
@@ -246,18 +274,21 @@ def check_zone(
                     f"dialup type '{mode}' is not allowed in '{typestr}' zone '{zname_text}'",
                 )
 
-    root_forwarders = lookup("forwarders", view_opts, options) if zname == () else None
-    check_forward(zopts, root_forwarders, problems)
+    if "forward" in keys or "forwarders" in keys:
+        check_forward(zopts, view.root_forwarders if is_root else None, problems)
 
     if ztype is STATIC_STUB:
-        _check_static_stub(statement, zopts, zname, zname_text, problems)
+        _check_static_stub(statement, zopts, zname_text, problems)
 
-    if zname is not None and kaspname is not None and kaspname != "none":
-        _check_keydir(statement, zopts, zname, kaspname, view_opts, config, problems)
+    if kaspname is not None and kaspname != "none":
+        zname = parse_name(zname_text)
+        if zname is not None:
+            _check_keydir(statement, zopts, zname, kaspname, view, config, problems)
 
-    check_options(zopts, Level.ZONE, config.ctx, problems)
+    if not keys.keys().isdisjoint(OPTION_KEYWORDS):
+        check_options(zopts, Level.ZONE, config.ctx, problems)
 
-    if "dlz" in zopts and "database" in zopts:
+    if "dlz" in keys and "database" in keys:
         problems.add(
             statement, f"zone '{zname_text}': cannot specify both 'dlz' and 'database'"
         )
@@ -292,55 +323,6 @@ def _check_zone_acl(
     if not own:
         config.acl_cache[id(statement)] = found.items
     problems.items.extend(found.items)
-
-
-def _check_parental_agents(
-    agents: Statement, body: Block, zname_text: str, config: Config, problems: Problems
-) -> None:
-    """validate_remotes("parental-agents") and the empty-list check."""
-    count = 0
-    ok = True
-    seen: set[str] = set()
-    pending: list[Block] = []
-    first = block(agents)
-    if first is not None:
-        pending.append(first)
-    while pending:
-        current = pending.pop(0)
-        for entry in current.statements:
-            head = entry.items[0] if entry.items else None
-            if not isinstance(head, Word):
-                continue
-            if parse_address(head.text) is not None:
-                count += 1
-                key = keyword_value(entry, "key")
-                if key is not None and parse_name(key.text) is None:
-                    problems.add(key, f"'{key.text}' is not a valid name")
-                    ok = False
-                tls = keyword_value(entry, "tls")
-                if tls is not None:
-                    if parse_name(tls.text) is None:
-                        problems.add(tls, f"'{tls.text}' is not a valid name")
-                        ok = False
-                    if (
-                        tls.text.lower() != "ephemeral"
-                        and tls.text.lower() not in config.tls_names
-                    ):
-                        problems.add(tls, f"tls '{tls.text}' is not defined")
-                        ok = False
-                continue
-            if head.text in seen:
-                continue
-            seen.add(head.text)
-            listed = config.parental_lists.get(head.text.lower())
-            listed_body = block(listed)
-            if listed is None or listed_body is None:
-                problems.add(head, f"unable to find parental-agents list '{head.text}'")
-                ok = False
-                continue
-            pending.append(listed_body)
-    if ok and count == 0:
-        problems.add(body, f"zone '{zname_text}': empty 'parental-agents' entry")
 
 
 def _recursion_available(view: View, config: Config) -> bool:
@@ -446,11 +428,7 @@ def _check_dynamic(
 
 
 def _check_static_stub(
-    statement: Statement,
-    zopts: Opts,
-    zname: tuple[bytes, ...] | None,
-    zname_text: str,
-    problems: Problems,
+    statement: Statement, zopts: Opts, zname_text: str, problems: Problems
 ) -> None:
     addresses = block(zopts.get("server-addresses"))
     for entry in addresses.statements if addresses is not None else ():
@@ -464,6 +442,7 @@ def _check_static_stub(
                 head, "scoped address is not allowed for static stub server-addresses"
             )
     names = block(zopts.get("server-names"))
+    zname = parse_name(zname_text)
     if zname is None or names is None:
         return
     for entry in names.statements:
@@ -485,12 +464,12 @@ def _check_keydir(
     zopts: Opts,
     zname: tuple[bytes, ...],
     kaspname: str,
-    view_opts: Opts | None,
+    view: View,
     config: Config,
     problems: Problems,
 ) -> None:
     """Zones sharing a key-directory must share their dnssec-policy (keydirexist)."""
-    directory = text(lookup("key-directory", zopts, view_opts, config.options))
+    directory = text(zopts.get("key-directory") or view.inherited["key-directory"])
     shown = ".".join(label.decode("utf-8", "replace") for label in zname) or "."
     key = f"{shown}/{directory if directory is not None else '(null)'}".lower()
     existing = config.keydirs.get(key)
