@@ -192,11 +192,10 @@ def _check_key(
         index = lowered.index("lifetime") + 1
         lifetime = as_duration(words[index]) if index < len(words) else None
         if lifetime:
-            shortest = min(
-                ksk_min if "ksk" in roles else 1 << 62,
-                zsk_min if "zsk" in roles else 1 << 62,
+            too_short = ("ksk" in roles and lifetime <= ksk_min) or (
+                "zsk" in roles and lifetime <= zsk_min
             )
-            if lifetime <= shortest:
+            if too_short:
                 problems.add(
                     words[index],
                     "dnssec-policy: key lifetime is shorter than the time it takes to do a rollover",
