@@ -223,6 +223,18 @@ _CATZ_PRIMARIES = (
     "<ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ) "
     "[ key <string> ] [ tls <string> ]; ... } ]"
 )
+# BIND prints unquoted-only strings (cfg_type_ustring) as <string> too; where
+# named-checkconf 9.18.49 rejects a quoted string ("expected unquoted string
+# near '\"'"), the syntax says <unquoted_string>.
+_RRSET_ORDER = (
+    "[ class <string> ] [ type <string> ] [ name <quoted_string> ] <string> <string>"
+)
+_RRSET_ORDER_FIXED = (
+    "[ class <unquoted_string> ] [ type <unquoted_string> ] [ name <quoted_string> ] "
+    "<unquoted_string> <unquoted_string>"
+)
+_KASP_ALGORITHM = "algorithm <string>"
+_KASP_ALGORITHM_FIXED = "algorithm <unquoted_string>"
 # In update-policy, the name field is required unless the match type is
 # `zonesub`; the documentation shows it as optional. `<matchname>` is that
 # field (see clauses.py).
@@ -238,6 +250,10 @@ def _rewrite_text(ctx: str, name: str, syntax: str) -> str:
         primaries = _CATZ_PRIMARIES.replace(_REMOTE_HEAD, _REMOTE_HEAD_DSCP)
         masters = primaries.replace("default-primaries", "default-masters")
         syntax = _require_replace(syntax, _CATZ_PRIMARIES, f"{primaries} {masters}")
+    if name == "rrset-order":
+        syntax = _require_replace(syntax, _RRSET_ORDER, _RRSET_ORDER_FIXED)
+    if ctx == "dnssec-policy" and name == "keys":
+        syntax = _require_replace(syntax, _KASP_ALGORITHM, _KASP_ALGORITHM_FIXED)
     if name == "update-policy":
         syntax = _require_replace(syntax, _GRANT_NAME, _GRANT_NAME_FIXED)
     if name in ("primaries", "masters", "also-notify", "parental-agents"):

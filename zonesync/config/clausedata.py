@@ -106,7 +106,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
             "",
         ),
         "keys": (
-            "{ ( csk | ksk | zsk ) [ ( key-directory ) ] lifetime <duration_or_unlimited> algorithm <string> [ <integer> ]; ... }",
+            "{ ( csk | ksk | zsk ) [ ( key-directory ) ] lifetime <duration_or_unlimited> algorithm <unquoted_string> [ <integer> ]; ... }",
             "",
         ),
         "max-zone-ttl": (
@@ -1140,7 +1140,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
             "",
         ),
         "rrset-order": (
-            "{ [ class <string> ] [ type <string> ] [ name <quoted_string> ] <string> <string>; ... }",
+            "{ [ class <unquoted_string> ] [ type <unquoted_string> ] [ name <quoted_string> ] <unquoted_string> <unquoted_string>; ... }",
             "",
         ),
         "secroots-file": (
@@ -2266,7 +2266,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
             "",
         ),
         "rrset-order": (
-            "{ [ class <string> ] [ type <string> ] [ name <quoted_string> ] <string> <string>; ... }",
+            "{ [ class <unquoted_string> ] [ type <unquoted_string> ] [ name <quoted_string> ] <unquoted_string> <unquoted_string>; ... }",
             "",
         ),
         "send-cookie": (

@@ -39,7 +39,18 @@ Tokens = Sequence[Token]
 class _Run:
     """State of one check_grammar call, threaded through the matchers."""
 
-    zones: list[Tokens] = field(default_factory=list)
+    # Each zone statement seen, with the check-phase problems found in it.
+    zones: list[tuple[Tokens, list[_Deferred]]] = field(default_factory=list)
+    # Check-phase problems found while parsing, not yet assigned to a zone.
+    deferred: list[_Deferred] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """A problem BIND reports after parsing, and only for some zone types."""
+
+    clause: str
+    problem: ConfigProblem
 
 
 Matcher = Callable[[Tokens, int, _Run], int]
@@ -418,11 +429,9 @@ def _rawport(toks: Tokens, i: int, flags: int) -> int:
 
 
 def _dscp(toks: Tokens, i: int) -> int:
-    value = _number(toks, i, _CNUMBER)
-    if value is None:
+    """cfg_parse_dscp; 9.18 parses the obsolete value but no longer range-checks it."""
+    if _number(toks, i, _CNUMBER) is None:
         raise _near("expected number", toks, i)
-    if value > 63:
-        raise _near("dscp out of range", toks, i)
     return i + 1
 
 
@@ -752,6 +761,7 @@ _TERMINALS: dict[str, Matcher] = {
     "boolean": _boolean,
     "integer": _uint32,
     "string": _astring,
+    "unquoted_string": _ustring,
     "quoted_string": _qstring,
     "duration": _duration_m,
     "duration_or_unlimited": _duration_or_unlimited,
@@ -991,8 +1001,9 @@ _ORDER_MODES = ("kv", "any-order", "any-order-lax")
 class _Compiler:
     """Lowers one clause's syntax tree to matchers; `mode` is its ordering flag."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, zone_clause: str) -> None:
         self.mode = mode
+        self.zone_clause = zone_clause  # the clause's name, in the zone context
 
     def seq(self, seq: _Seq) -> Matcher:
         items = seq.items
@@ -1005,12 +1016,12 @@ class _Compiler:
                 flags = _addr_flags(items[k + 1])
                 if flags is None:
                     raise ValueError("[ address ] without an address")
-                k, _ = self.port_opts(items, k + 2)
+                k, _, _ = self.port_opts(items, k + 2)
                 parts.append(_querysource(flags | _DSCP))
             elif flags is not None:
-                k, with_port = self.port_opts(items, k + 1)
-                if with_port:
-                    parts.append(_sockaddr(flags | with_port))
+                k, port, dscp = self.port_opts(items, k + 1)
+                if port or dscp:
+                    parts.append(_sockaddr(flags | dscp))
                 else:
                     parts.append(_netaddr(flags))
             elif _is_remote(item):
@@ -1019,7 +1030,9 @@ class _Compiler:
                 while k < len(items) and _kv_word(items[k]) in ("key", "tls"):
                     words.add(_kv_word(items[k]))
                     k += 1
-                parts.append(_remote_element("key" in words, "tls" in words))
+                parts.append(
+                    _remote_element("key" in words, "tls" in words, self.zone_clause)
+                )
             elif _kv_word(item) is not None and self.mode:
                 end = k
                 while end < len(items) and _kv_word(items[end]) is not None:
@@ -1046,14 +1059,17 @@ class _Compiler:
         return _chain(parts)
 
     @staticmethod
-    def port_opts(items: tuple[_Node, ...], k: int) -> tuple[int, int]:
+    def port_opts(items: tuple[_Node, ...], k: int) -> tuple[int, bool, int]:
         """Absorb `[ port ... ]` and `[ dscp ... ]` after an address: the
-        next position, and 0 if there was no port, else _DSCP or 1."""
-        with_port = 0
+        next position, whether a port may follow, and _DSCP if a dscp may."""
+        port, dscp = False, 0
         while k < len(items) and _kv_word(items[k]) in ("port", "dscp"):
-            with_port |= _DSCP if _kv_word(items[k]) == "dscp" else 1
+            if _kv_word(items[k]) == "dscp":
+                dscp = _DSCP
+            else:
+                port = True
             k += 1
-        return k, with_port
+        return k, port, dscp
 
     def node(self, node: _Node) -> Matcher:
         if isinstance(node, _Seq):
@@ -1239,9 +1255,11 @@ def _keyword_or_list(keywords: dict[str, Matcher | None], other: Matcher) -> Mat
     return m
 
 
-def _remote_element(key: bool, tls: bool) -> Matcher:
+def _remote_element(key: bool, tls: bool, zone_clause: str) -> Matcher:
     """parse_remoteselement plus its optional `key` and `tls`: an address
-    (with port) or the name of a list; a list name takes neither."""
+    (with port) or the name of a list. Once the file has parsed,
+    named-checkconf 9.18.49 rejects a `key` or `tls` after a list name in
+    some of a zone's own lists ("unexpected token"); see _zone_problem."""
 
     def m(toks: Tokens, i: int, run: _Run) -> int:
         t = _at(toks, i)
@@ -1256,8 +1274,9 @@ def _remote_element(key: bool, tls: bool) -> Matcher:
             t = _at(toks, i)
             if allowed and _is_str(t) and t.text.lower() == word:
                 i = _astring(toks, i + 1, run)
-                if is_name:
-                    raise _noprep("unexpected token", toks, i - 1)
+                if is_name and zone_clause:
+                    problem = _noprep("unexpected token", toks, i - 1).problem
+                    run.deferred.append(_Deferred(zone_clause, problem))
         return i
 
     return m
@@ -1283,13 +1302,13 @@ def _nameport() -> Matcher:
     return m
 
 
-def _compile(syntax: str, flags: frozenset[str]) -> Matcher:
+def _compile(syntax: str, flags: frozenset[str], zone_clause: str = "") -> Matcher:
     mode = next((f for f in ("kv", "any-order", "any-order-lax") if f in flags), "")
     reader = _Syntax(syntax)
     tree = reader.seq()
     if reader.peek():
         raise ValueError(f"unparsed syntax after {reader.toks[: reader.pos]!r}")
-    return _Compiler(mode).seq(tree)
+    return _Compiler(mode, zone_clause).seq(tree)
 
 
 # --- contexts and clauses --------------------------------------------------
@@ -1338,7 +1357,8 @@ class _Context:
 
     def matcher(self, clause: _Clause) -> Matcher:
         if clause.matcher is None:
-            clause.matcher = _compile(clause.syntax, clause.flags)
+            zone_clause = clause.name if self.name == "zone" else ""
+            clause.matcher = _compile(clause.syntax, clause.flags, zone_clause)
         return clause.matcher
 
 
@@ -1372,11 +1392,13 @@ def _check_clause(
         if name in seen:
             raise _near(f"'{name}' redefined", toks, 0)
         seen.add(name)
+    mark = len(run.deferred)
     end = (clause.matcher or ctx.matcher(clause))(toks, 1, run)
     if end < len(toks):
         raise _before("missing ';'", toks, end)
     if name == "zone":
-        run.zones.append(toks)
+        run.zones.append((toks, run.deferred[mark:]))
+        del run.deferred[mark:]
 
 
 # --- zone-type checks (lib/bind9/check.c check_zoneconf) ----------------------
@@ -1393,8 +1415,19 @@ def _zone_order() -> list[str]:
 _ZONE_ORDER: list[str] = []
 
 
-def _zone_problem(toks: Tokens) -> ConfigProblem | None:
-    """The first zone-type problem of one zone statement, as check.c words it."""
+# check.c validates a zone's own remote lists only for these zone types;
+# the `also-notify` list (inherited, and checked only when NOTIFY is on) is
+# left to the loader.
+_CHECKED_LISTS = {
+    "primaries": ("secondary", "stub"),
+    "masters": ("secondary", "stub"),
+    "parental-agents": ("primary", "secondary"),
+}
+
+
+def _zone_problem(toks: Tokens, deferred: list[_Deferred]) -> ConfigProblem | None:
+    """The first zone-type problem of one zone statement, as check.c words it;
+    else the first problem its parse deferred to the check phase."""
     if not _ZONE_ORDER:
         _ZONE_ORDER.extend(_zone_order())
     zname = _word(toks, 1).text
@@ -1424,6 +1457,9 @@ def _zone_problem(toks: Tokens) -> ConfigProblem | None:
                 line,
                 f"option '{option}' is not allowed in '{typestr}' zone '{zname}'",
             )
+    for item in deferred:
+        if ztype in _CHECKED_LISTS.get(item.clause, ()):
+            return item.problem
     return None
 
 
@@ -1455,8 +1491,8 @@ def check_grammar(statements: Sequence[Statement]) -> list[ConfigProblem]:
         except _ClauseError as err:
             parse_problems.append(err.problem)
             continue
-        for zone in run.zones:
-            problem = _zone_problem(zone)
+        for zone, deferred in run.zones:
+            problem = _zone_problem(zone, deferred)
             if problem is not None:
                 check_problems.append(problem)
                 break
