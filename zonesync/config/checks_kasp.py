@@ -90,8 +90,10 @@ def check_policies(statements: Sequence[Statement], problems: Problems) -> None:
                 statement, f"dnssec-policy: duplicately named policy found '{name}'"
             )
             continue
-        seen.add(name)
-        _check_policy(statement, name, problems)
+        # A policy that fails to load is not added to BIND's list, so a
+        # later one of the same name is not a duplicate.
+        if _check_policy(statement, name, problems):
+            seen.add(name)
     if bad_name and statements:
         problems.add(
             statements[0],
@@ -107,7 +109,8 @@ def _duration(opts: Opts, name: str) -> int:
     return _DEFAULTS[name] if seconds is None else seconds
 
 
-def _check_policy(statement: Statement, name: str, problems: Problems) -> None:
+def _check_policy(statement: Statement, name: str, problems: Problems) -> bool:
+    """Check one policy like cfg_kasp_fromconfig(); False if it fails."""
     opts = block_opts(statement)
     jitter = _duration(opts, "signatures-jitter")
     refresh = _duration(opts, "signatures-refresh")
@@ -128,7 +131,7 @@ def _check_policy(statement: Statement, name: str, problems: Problems) -> None:
             )
             failed = True
     if failed:
-        return
+        return False
 
     ipub = (
         _duration(opts, "dnskey-ttl")
@@ -160,7 +163,7 @@ def _check_policy(statement: Statement, name: str, problems: Problems) -> None:
                 continue
             result = _check_key(entry, ksk_min, zsk_min, problems)
             if result is None:
-                return
+                return False
             algorithm, key_roles = result
             algorithms.append(algorithm)
             roles.setdefault(algorithm, set()).update(key_roles)
@@ -173,11 +176,10 @@ def _check_policy(statement: Statement, name: str, problems: Problems) -> None:
                 )
                 failed = True
         if failed:
-            return
+            return False
 
     nsec3 = opts.get("nsec3param")
-    if nsec3 is not None:
-        _check_nsec3(nsec3, algorithms, problems)
+    return nsec3 is None or _check_nsec3(nsec3, algorithms, problems)
 
 
 def _check_key(
@@ -221,7 +223,8 @@ def _check_key(
     return algorithm, roles
 
 
-def _check_nsec3(nsec3: Statement, algorithms: list[int], problems: Problems) -> None:
+def _check_nsec3(nsec3: Statement, algorithms: list[int], problems: Problems) -> bool:
+    """Check `nsec3param` against the policy's keys; False on failure."""
     words = [item for item in nsec3.items[1:] if isinstance(item, Word)]
     lowered = [item.text.lower() for item in words]
     iterations: Word | None = None
@@ -237,14 +240,16 @@ def _check_nsec3(nsec3: Statement, algorithms: list[int], problems: Problems) ->
         problems.add(
             at, f"dnssec-policy: cannot use nsec3 with algorithm '{_NO_NSEC3[bad[-1]]}'"
         )
-        return
+        return False
     count = as_int(iterations)
     if count is not None and count > 150:
         problems.add(at, f"dnssec-policy: nsec3 iterations value {count} out of range")
-        return
+        return False
     length = as_int(salt)
     if salt is not None and length is not None and length > 0xFF:
         problems.add(salt, f"dnssec-policy: nsec3 salt length {length} too high")
+        return False
+    return True
 
 
 def find_policy(name: str, policies: Sequence[Statement]) -> bool:

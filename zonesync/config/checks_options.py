@@ -159,8 +159,9 @@ def check_options(opts: Opts, level: Level, ctx: Context, problems: Problems) ->
         for name in _QUERY_SOURCES:
             statement = opts.get(name)
             if statement is not None and source_port(statement) == ctx.dns_port:
+                # BIND logs a query source at its last token.
                 problems.add(
-                    where(statement),
+                    statement.items[-1],
                     f"'{name}' cannot specify the DNS listener port ({ctx.dns_port})",
                 )
     for name, scale, maximum in _INTERVALS:
@@ -425,7 +426,7 @@ def _check_check_names(opts: Opts, problems: Problems) -> None:
     ]
     if not entries:
         return
-    at = where(entries[0])
+    at = entries[0]
     seen: set[str] = set()
     for statement in entries:
         kind = (text(statement) or "").lower()
@@ -515,7 +516,7 @@ def check_dns64(
         count = bits // 8 + 4 + (1 if bits <= 64 else 0)
         if any(suffix_address.packed[:count]):
             problems.add(
-                where(suffix),
+                suffix,
                 f"bad suffix '{suffix_address}' leading {count} octets not zeros",
             )
 
@@ -696,7 +697,7 @@ def check_servers(
             source = opts.get(right)
             if source is not None and source_port(source) == ctx.dns_port:
                 problems.add(
-                    where(source),
+                    source,
                     f"'{right}' cannot specify the DNS listener port ({ctx.dns_port})",
                 )
         for later in groups[key]:

@@ -241,7 +241,7 @@ def check_zone(
             source = zopts.get(name) or config.options.get(name)
             if source is not None and source_port(source) == port:
                 problems.add(
-                    where(source),
+                    source,
                     f"'{name}' cannot specify the DNS listener port ({port})",
                 )
 
