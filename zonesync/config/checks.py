@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from zonesync.config.checks_acl import AclTable
 from zonesync.config.checks_kasp import check_policies
 from zonesync.config.checks_misc import (
-    check_anchor,
-    check_anchor_conflicts,
     check_catz,
     check_controls,
     check_http_definitions,
@@ -35,18 +33,11 @@ from zonesync.config.checks_misc import (
 from zonesync.config.checks_options import (
     Context,
     Level,
-    check_dns64,
-    check_dnstap,
-    check_dual_stack,
-    check_forward,
-    check_nonzero,
     check_options,
-    check_order,
     check_port,
-    check_ratelimit,
-    check_servers,
     source_port,
 )
+from zonesync.config.checks_trust import check_anchor, check_anchor_conflicts
 from zonesync.config.checks_util import (
     EMPTY_OPTS,
     Opts,
@@ -57,6 +48,16 @@ from zonesync.config.checks_util import (
     lookup,
     text,
     word,
+)
+from zonesync.config.checks_view import (
+    check_dns64,
+    check_dnstap,
+    check_dual_stack,
+    check_forward,
+    check_nonzero,
+    check_order,
+    check_ratelimit,
+    check_servers,
 )
 from zonesync.config.checks_zone import (
     ZONE_SOURCES,

@@ -13,17 +13,14 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from zonesync.config.checks_misc import check_update_policy
 from zonesync.config.checks_options import (
-    NONZERO,
     OPTION_KEYWORDS,
     Context,
     Level,
-    check_forward,
-    check_nonzero,
     check_options,
     source_port,
 )
+from zonesync.config.checks_trust import check_update_policy
 from zonesync.config.checks_util import (
     Opts,
     Problems,
@@ -40,6 +37,7 @@ from zonesync.config.checks_util import (
     where,
     word,
 )
+from zonesync.config.checks_view import NONZERO, check_forward, check_nonzero
 from zonesync.config.grammar import Block, Statement, Word
 from zonesync.errors import ConfigProblem
 
