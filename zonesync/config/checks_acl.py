@@ -4,15 +4,15 @@ named-checkconf expands an ACL (`cfg_acl_fromconfig()` in
 lib/isccfg/aclconf.c) only where a consumer uses it, and stops at the first
 element it cannot convert. Undefined ACL names are reported by the loader;
 this module reports what else the expansion rejects in BIND 9.18 built
-with GeoIP2: unknown `geoip db` names, search types GeoIP2 lacks and
-three-letter country codes. It also answers `dns_acl_isnone()`.
+with GeoIP2: unknown `geoip db` names, search types GeoIP2 lacks,
+three-letter country codes, long postal codes and bad key names. It also answers `dns_acl_isnone()`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zonesync.config.checks_util import Problems, text
+from zonesync.config.checks_util import Problems, parse_name, text
 from zonesync.config.grammar import Block, Statement, Word
 
 BUILTIN_ACLS = frozenset({"any", "none", "localhost", "localnets"})
@@ -62,6 +62,12 @@ class AclTable:
                     return False
                 continue
             if not first.quoted and keyword == "key":
+                key = items[start + 1] if start + 1 < len(items) else None
+                if isinstance(key, Word) and parse_name(key.text) is None:
+                    problems.add(
+                        key, f"key name '{key.text}' is not a valid domain name"
+                    )
+                    return False
                 continue
             if keyword in BUILTIN_ACLS or _looks_like_address(first.text):
                 continue
@@ -118,6 +124,12 @@ def _check_geoip(element: Statement, start: int, problems: Problems) -> bool:
     if lowered in _GEOIP2_MISSING:
         problems.add(at, f"type '{search}' is unavailable in GeoIP2 databases")
         return False
+    if lowered in ("postal", "postalcode") and len(words) > 1:
+        code = words[1].text
+        # aclconf.c keeps a postal code in a 7-octet buffer.
+        if len(code.encode("utf-8")) > 6:
+            problems.add(at, f"geoiop postal code ({code}) too long")
+            return False
     if lowered == "country" and len(words) > 1 and len(words[1].text) == 3:
         problems.add(
             at, "three-letter country codes are unavailable in GeoIP2 databases"

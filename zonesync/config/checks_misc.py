@@ -104,6 +104,12 @@ def check_tls_definitions(statements: Sequence[Statement], problems: Problems) -
                         version, f"'{version.text}' is not a valid TLS protocol version"
                     )
                     continue
+                if mask & bit:
+                    # Logged as a warning, but it fails the check.
+                    problems.add(
+                        version,
+                        f"'{version.text}' is specified more than once in '{name}'",
+                    )
                 mask |= bit
             if mask == 0:
                 problems.add(

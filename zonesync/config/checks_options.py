@@ -113,6 +113,7 @@ OPTION_KEYWORDS = frozenset(
         "check-names",
         "listen-on",
         "listen-on-v6",
+        "max-query-restarts",
     }
 )
 
@@ -180,6 +181,10 @@ def check_options(opts: Opts, level: Level, ctx: Context, problems: Problems) ->
     for name in ("listen-on", "listen-on-v6"):
         for statement in opts.all(name):
             _check_listener(statement, ctx, problems)
+    statement = opts.get("max-query-restarts")
+    restarts = as_int(value(statement))
+    if statement is not None and restarts is not None and not 1 <= restarts <= 255:
+        problems.add(where(statement), "'max-query-restarts' is out of range 1..255)")
 
 
 def _check_signing(opts: Opts, has_policy: bool, problems: Problems) -> None:

@@ -421,6 +421,18 @@ def test_geoip_databases_and_types() -> None:
     ]
 
 
+def test_acl_key_names_and_postal_codes() -> None:
+    text = """options {
+  allow-query { key "a..b"; geoip area 1; };
+  allow-query-cache { geoip postal "1234567"; };
+  blackhole { geoip db city postalcode "123456"; key "ok"; };
+};"""
+    assert check(text) == [
+        "t.conf:2: key name 'a..b' is not a valid domain name",
+        "t.conf:3: geoiop postal code (1234567) too long",
+    ]
+
+
 def test_unused_acls_are_not_expanded() -> None:
     assert check("acl g { geoip area 1; };") == []
     assert check("options { allow-transfer transport udp { any; }; };") == []
@@ -538,6 +550,14 @@ def test_miscellaneous_option_limits() -> None:
         "t.conf:2: 'lmdb-mapsize 1048575' is too small",
         "t.conf:4: 'ixfr-max-ratio' must be a nonzero percentage or 'unlimited')",
         "t.conf:5: 'check-names' cannot take both 'primary' and 'master'",
+    ]
+
+
+def test_max_query_restarts() -> None:
+    text = "options { max-query-restarts 0; };\nview v { max-query-restarts 256; };"
+    assert check(text) == [
+        "t.conf:1: 'max-query-restarts' is out of range 1..255)",
+        "t.conf:2: 'max-query-restarts' is out of range 1..255)",
     ]
 
 
@@ -659,13 +679,16 @@ def test_tls_definitions() -> None:
     text = """tls ephemeral { };
 tls a { key-file "k"; };
 tls A { protocols { TLSv1.2; TLSv1.4; }; ciphers "NOTACIPHER"; };
-tls b { ciphers "HIGH:!aNULL"; protocols { TLSv1.3; }; };"""
+tls b { ciphers "HIGH:!aNULL"; protocols { TLSv1.3; }; };
+tls c { protocols { TLSv1.2; TLSv1.2; }; ciphers "+HIGH"; };"""
     assert check(text) == [
         "t.conf:1: tls clause name 'ephemeral' is reserved for internal use",
         "t.conf:2: tls 'a': 'cert-file' and 'key-file' must both be specified, or both omitted",
         "t.conf:3: tls clause 'A' is duplicated: also defined at t.conf:2",
         "t.conf:3: 'TLSv1.4' is not a valid TLS protocol version",
         "t.conf:3: 'ciphers' in the 'tls' clause 'A' is not a valid cipher list string",
+        "t.conf:5: 'TLSv1.2' is specified more than once in 'c'",
+        "t.conf:5: 'ciphers' in the 'tls' clause 'c' is not a valid cipher list string",
     ]
 
 
