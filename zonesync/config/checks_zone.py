@@ -111,7 +111,14 @@ class Config:
     # key-directory use across all views: "zone/dir" -> zone statement
     keydirs: dict[str, Statement] = field(default_factory=dict)
     # problems an inherited ACL produces, by statement identity
-    acl_cache: dict[int, list[ConfigProblem]] = field(default_factory=dict)
+    acl_cache: dict[int, tuple[list[ConfigProblem], str | None]] = field(
+        default_factory=dict
+    )
+    # allow-update lists expanded to decide on dynamic DNS: by identity,
+    # (expanded, problems reported, not `none`)
+    expansions: dict[int, tuple[bool, list[ConfigProblem], bool]] = field(
+        default_factory=dict
+    )
     # whether a global *-source option uses the DNS port (zones inherit it)
     bad_sources: bool = False
 
@@ -201,6 +208,9 @@ def check_zone(
         return
     inherited = view.inherited
     is_root = zname_text == "."
+    # check_zoneconf()'s running result, which BIND prints when it cannot
+    # expand allow-update a second time ("acl expansion failed: ...").
+    status = "success"
 
     if not keys.keys().isdisjoint(NONZERO):
         check_nonzero(zopts, problems)
@@ -222,7 +232,8 @@ def check_zone(
     for name in _ZONE_ACLS:
         acl_statement = zopts.get(name) or inherited[name]
         if acl_statement is not None:
-            _check_zone_acl(acl_statement, zopts, config, problems)
+            outcome = _check_zone_acl(acl_statement, zopts, config, problems)
+            status = outcome or status
 
     if ztype is MIRROR:
         notify = zopts.get("notify")
@@ -242,6 +253,7 @@ def check_zone(
                     source,
                     f"'{name}' cannot specify the DNS listener port ({port})",
                 )
+                status = "failure"
 
     if ztype is MIRROR and not _recursion_available(view, config):
         problems.add(
@@ -250,10 +262,12 @@ def check_zone(
         )
 
     if (ztype is PRIMARY or ztype is SECONDARY) and (
-        has_policy or not keys.keys().isdisjoint(_GATED_DYNAMIC)
+        has_policy
+        or inherited["allow-update"] is not None
+        or not keys.keys().isdisjoint(_GATED_DYNAMIC)
     ):
         _check_dynamic(
-            statement, zopts, ztype, kasp, has_policy, view, config, problems
+            statement, zopts, ztype, kasp, has_policy, status, view, config, problems
         )
 
     if "dialup" in keys and ztype in (PRIMARY, SECONDARY, STUB):
@@ -294,23 +308,29 @@ def check_zone(
 
 def _check_zone_acl(
     statement: Statement, zopts: Opts, config: Config, problems: Problems
-) -> None:
-    """Expand a zone ACL; replay what an inherited one reported before."""
+) -> str | None:
+    """Expand a zone ACL; replay what an inherited one reported before.
+
+    Returns None, or on failure the result text BIND's `checkacl()` leaves
+    behind ("not found", "failure", "out of range").
+    """
     own = zopts.get(statement.keyword) is statement
     if not own:
         cached = config.acl_cache.get(id(statement))
         if cached is not None:
-            problems.items.extend(cached)
-            return
+            problems.items.extend(cached[0])
+            return cached[1]
     found = Problems()
+    outcome: str | None = None
     acl = block(statement)
-    if acl is not None:
-        config.ctx.expand_acl(acl, found)
+    if acl is not None and not config.ctx.expand_acl(acl, found):
+        outcome = "not found" if config.ctx.acls.undefined is not None else "failure"
     if statement.keyword == "allow-transfer":
         port = keyword_value(statement, "port")
         number = as_int(port)
         if port is not None and number is not None and number >= 0xFFFF:
             found.add(port, f"port value '{number}' is out of range")
+            outcome = outcome or "out of range"
         transport = keyword_value(statement, "transport")
         if transport is not None and transport.text.lower() not in ("tcp", "tls"):
             found.add(
@@ -318,9 +338,11 @@ def _check_zone_acl(
                 f"'{transport.text}' is not a valid transport protocol for zone transfers. "
                 "Please specify either 'tcp' or 'tls'",
             )
+            outcome = "failure"
     if not own:
-        config.acl_cache[id(statement)] = found.items
+        config.acl_cache[id(statement)] = (found.items, outcome)
     problems.items.extend(found.items)
+    return outcome
 
 
 def _recursion_available(view: View, config: Config) -> bool:
@@ -339,6 +361,7 @@ def _check_dynamic(
     ztype: str,
     kasp: Statement | None,
     has_policy: bool,
+    status: str,
     view: View,
     config: Config,
     problems: Problems,
@@ -361,11 +384,18 @@ def _check_dynamic(
         ddns = True
     elif allow_update is not None:
         acl = block(allow_update)
-        ddns = (
-            acl is not None
-            and config.ctx.expand_acl(acl, Problems())
-            and not config.is_none(acl)
-        )
+        if acl is not None:
+            expanded = config.expansions.get(id(acl))
+            if expanded is None:
+                found = Problems()
+                ok = config.ctx.expand_acl(acl, found)
+                expanded = (ok, found.items, ok and not config.is_none(acl))
+                config.expansions[id(acl)] = expanded
+            ok, again, ddns = expanded
+            if not ok:
+                # BIND expands the list a second time, logging it again.
+                problems.items.extend(again)
+                problems.add(acl, f"acl expansion failed: {status}")
     signing = as_bool(zopts.get("inline-signing")) is True
     primary = ztype is PRIMARY
     if has_policy and not ddns and not signing and kasp is not None:

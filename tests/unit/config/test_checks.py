@@ -433,6 +433,20 @@ def test_acl_key_names_and_postal_codes() -> None:
     ]
 
 
+def test_allow_update_that_cannot_be_expanded() -> None:
+    text = """options {
+  allow-update
+  { geoip netspeed 1; };
+};
+zone "a" { type primary; file "a"; };"""
+    # BIND expands allow-update twice: once as a zone ACL, once for DDNS.
+    assert check(text) == [
+        "t.conf:3: type 'netspeed' is unavailable in GeoIP2 databases",
+        "t.conf:3: type 'netspeed' is unavailable in GeoIP2 databases",
+        "t.conf:3: acl expansion failed: failure",
+    ]
+
+
 def test_unused_acls_are_not_expanded() -> None:
     assert check("acl g { geoip area 1; };") == []
     assert check("options { allow-transfer transport udp { any; }; };") == []
