@@ -438,6 +438,7 @@ class Definitions:
         entries: Sequence[RemoteEntry],
         port: int | None,
         visiting: frozenset[str] = frozenset(),
+        lists: dict[str, Remote] | None = None,
     ) -> Iterator[RemoteServer]:
         """Flatten a remote list, named lists expanded in place.
 
@@ -450,10 +451,13 @@ class Definitions:
                     entry.address, entry.port or port, entry.key, entry.tls
                 )
             elif entry.list_name is not None and entry.list_name not in visiting:
-                remote = self.remotes.get(entry.list_name)
+                lists = self.remotes if lists is None else lists
+                remote = lists.get(entry.list_name)
                 if remote is not None:
                     inner = visiting | {entry.list_name}
-                    yield from self.expand(remote.entries, remote.port or port, inner)
+                    yield from self.expand(
+                        remote.entries, remote.port or port, inner, lists
+                    )
 
     def load_servers(
         self,

@@ -41,6 +41,7 @@ from zonesync.config.model import (
     ANY,
     NONE,
     Config,
+    RemoteEntry,
     RemoteServer,
     Setting,
     Source,
@@ -414,15 +415,33 @@ class _Builder(Definitions):
         clause = given[0]
         entries = self.check_remote_entries(clause, self.remotes, "primaries")
         servers = self.expand_servers(tuple(entries), port_after(words_of(clause)))
-        if needs and not servers and not entries:
+        self.check_key_names(clause, entries)
+        unresolved = any(
+            e.list_name not in self.remotes for e in entries if e.list_name
+        )
+        if needs and not servers and not unresolved:
             self.problems.add(st, f"zone '{name_text}': empty 'primaries' entry")
         return servers
 
     def check_also_notify(
         self, body: dict[str, list[Statement]], scope: _Scope
     ) -> None:
-        for clause in body.get("also-notify", []):
-            self.check_remote_entries(clause, self.remotes, "primaries")
+        """also-notify, inherited or not, is checked through the zones that notify."""
+        if self.inherited_word(body, scope, "notify") in {"no", "false", "0"}:
+            return
+        clause = self.inherited(body, scope, "also-notify")
+        if clause is not None:
+            entries = self.check_remote_entries(clause, self.remotes, "primaries")
+            self.check_key_names(clause, entries)
+
+    def check_key_names(self, clause: Statement, entries: list[RemoteEntry]) -> None:
+        for entry in entries:
+            if entry.key is None:
+                continue
+            try:
+                dns.name.from_text(entry.key)
+            except dns.exception.DNSException:
+                self.problems.add(clause, f"'{entry.key}' is not a valid name")
 
     def check_parental_agents(
         self, body: dict[str, list[Statement]], name_text: str
@@ -431,7 +450,8 @@ class _Builder(Definitions):
             entries = self.check_remote_entries(
                 clause, self.parental, "parental-agents"
             )
-            if not entries:
+            port = port_after(words_of(clause))
+            if not any(self.expand(entries, port, lists=self.parental)):
                 self.problems.add(
                     clause, f"zone '{name_text}': empty 'parental-agents' entry"
                 )
