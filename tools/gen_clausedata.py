@@ -177,7 +177,7 @@ _source_corrections()
 
 # Remote-server lists (primaries, also-notify, parental-agents) accept an
 # obsolete `dscp` after the list's port; forwarders accept it in the header
-# and after each address.
+# and after each address; dual-stack-servers after a server name only.
 _FWD = "[ port <integer> ]  { ( <ipv4_address> | <ipv6_address> ) [ port <integer> ]; ... }"
 _FWD_FIXED = (
     "[ port <integer> ] [ dscp <integer> ] "
@@ -189,8 +189,7 @@ _DSS = (
 )
 _DSS_FIXED = (
     "[ port <integer> ] { ( <quoted_string> [ port <integer> ] [ dscp <integer> ] | "
-    "<ipv4_address> [ port <integer> ] [ dscp <integer> ] | "
-    "<ipv6_address> [ port <integer> ] [ dscp <integer> ] ); ... }"
+    "<ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ); ... }"
 )
 for _ctx in ("options", "view", "zone"):
     CORRECTIONS.append((_ctx, "forwarders", _FWD, _FWD_FIXED))

@@ -584,7 +584,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
             "obsolete",
         ),
         "dual-stack-servers": (
-            "[ port <integer> ] { ( <quoted_string> [ port <integer> ] [ dscp <integer> ] | <ipv4_address> [ port <integer> ] [ dscp <integer> ] | <ipv6_address> [ port <integer> ] [ dscp <integer> ] ); ... }",
+            "[ port <integer> ] { ( <quoted_string> [ port <integer> ] [ dscp <integer> ] | <ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ); ... }",
             "",
         ),
         "dump-file": (
@@ -1854,7 +1854,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
             "",
         ),
         "dual-stack-servers": (
-            "[ port <integer> ] { ( <quoted_string> [ port <integer> ] [ dscp <integer> ] | <ipv4_address> [ port <integer> ] [ dscp <integer> ] | <ipv6_address> [ port <integer> ] [ dscp <integer> ] ); ... }",
+            "[ port <integer> ] { ( <quoted_string> [ port <integer> ] [ dscp <integer> ] | <ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ); ... }",
             "",
         ),
         "dyndb": (

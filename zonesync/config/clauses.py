@@ -154,7 +154,7 @@ def _tokens(st: Statement) -> Tokens:
 # --- numbers, durations, sizes -------------------------------------------
 
 # isc_lex with ISC_LEXOPT_CNUMBER: decimal, 0x hex, or 0-led octal.
-_CNUMBER = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
+_CNUMBER = re.compile(r"0[xX][0-9]+|0[0-7]*|[1-9][0-9]*")
 _DECIMAL = re.compile(r"[0-9]+")
 _UINT32_MAX = 0xFFFFFFFF
 
@@ -1037,16 +1037,17 @@ class _Compiler:
                 end = k
                 while end < len(items) and _kv_word(items[end]) is not None:
                     end += 1
+                # A field's own value is an ordinary tuple.
+                plain = _Compiler("", self.zone_clause)
                 if self.mode == "kv" and k == 0:  # the first field is fixed
-                    parts.append(self.node(item))
+                    parts.append(plain.node(item))
                     k = 1
                 fields = {}
                 for field_ in items[k:end]:
                     assert isinstance(field_, _Opt)
-                    fields[str(_kv_word(field_))] = self.seq(
-                        _Seq(field_.body.items[1:])
-                    )
-                if fields:
+                    word = str(_kv_word(field_))
+                    fields[word] = plain.seq(_Seq(field_.body.items[1:]))
+                if fields or end == len(items):
                     parts.append(_any_order(fields, self.mode))
                 k = end
             elif isinstance(item, _Kw) and k + 1 < len(items):
@@ -1056,6 +1057,8 @@ class _Compiler:
             else:
                 parts.append(self.node(item))
                 k += 1
+                if self.mode == "kv" and len(items) == 1 and isinstance(item, _List):
+                    parts.append(_any_order({}, "kv"))  # catalog-zones' kv tuple
         return _chain(parts)
 
     @staticmethod
@@ -1283,15 +1286,15 @@ def _remote_element(key: bool, tls: bool, zone_clause: str) -> Matcher:
 
 
 def _nameport() -> Matcher:
-    """parse_sockaddrnameport (dual-stack-servers): an address or a name,
-    each with an optional port and dscp."""
+    """parse_sockaddrnameport (dual-stack-servers): an address with an
+    optional port, or a name with an optional port and dscp."""
 
     def m(toks: Tokens, i: int, run: _Run) -> int:
         t = _at(toks, i)
         if type(t) is not Word or (not t.quoted and t.text in _SPECIALS):
             raise _near("expected IP address or hostname", toks, i)
         if _addr_kind(t, _V4 | _V6) is not None:
-            return _port_loop(toks, i + 1, _V4 | _V6 | _DSCP)
+            return _port_loop(toks, i + 1, _V4 | _V6)
         i += 1
         for word in ("port", "dscp"):
             t = _at(toks, i)
