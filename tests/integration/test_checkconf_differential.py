@@ -43,7 +43,7 @@ SNIPPETS = {
     "nested-acls": (
         "acl a { 10/8; !10.1/16; };\nacl b { a; { key k; 192.0.2.0/24; }; };\n"
         f'key k {{ algorithm hmac-md5; secret "{SECRET}"; }};\n'
-        'options { allow-transfer { b; }; allow-notify { !a; any; }; };'
+        "options { allow-transfer { b; }; allow-notify { !a; any; }; };"
     ),
     "duplicate-zone": (
         'zone "x" { type secondary; primaries { 192.0.2.1; }; };\n'
@@ -65,7 +65,7 @@ SNIPPETS = {
     "missing-semicolon": 'options { }\nzone "x" { type secondary; };',
     "unbalanced": "options {\n",
     "unknown-option": "options { no-such-option yes; };",
-    "misplaced-option": 'options { type secondary; };',
+    "misplaced-option": "options { type secondary; };",
     "bad-boolean": "options { request-ixfr maybe; };",
     "bad-integer": "options { max-refresh-time soon; };",
     "redefined": "options { transfers-in 5; transfers-in 6; };",
@@ -102,5 +102,7 @@ def test_same_verdict_zone_list_and_message_as_named_checkconf(
         ]
         assert bind_errors[0] in ours
         return
-    assert bind.returncode == 0, f"zonesync accepts, BIND says {bind.stdout}{bind.stderr}"
+    assert bind.returncode == 0, (
+        f"zonesync accepts, BIND says {bind.stdout}{bind.stderr}"
+    )
     assert config.zone_list() == bind.stdout.splitlines()
