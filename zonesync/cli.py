@@ -33,7 +33,7 @@ def main() -> None:
     "--effective", metavar="ZONE", help="Print one zone's effective configuration."
 )
 @click.option("--view", metavar="VIEW", help="The view of the --effective zone.")
-@click.argument("file", default="/etc/bind/named.conf", type=click.Path(dir_okay=False))
+@click.argument("file", default="/etc/bind/named.conf")
 def check_conf(
     list_zones: bool, effective: str | None, view: str | None, file: str
 ) -> None:
@@ -47,6 +47,12 @@ def check_conf(
     except ConfigError as err:
         for problem in err.problems:
             click.echo(str(problem), err=True)
+        sys.exit(1)
+    except Exception as err:  # noqa: BLE001 - an operator never gets a traceback
+        click.echo(
+            f"{file}: internal error ({type(err).__name__}: {err}); please report",
+            err=True,
+        )
         sys.exit(1)
     if list_zones:
         for line in config.zone_list():

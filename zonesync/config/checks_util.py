@@ -38,31 +38,42 @@ class Problems:
 
 
 class Opts:
-    """The statements of one block (or of the top level), by keyword."""
+    """The statements of one block (or of the top level), by keyword.
 
-    __slots__ = ("by_keyword",)
+    `first` maps each keyword to its first statement, as `cfg_map_get()`
+    finds it; lists of repeated statements are built only when asked for.
+    """
 
-    def __init__(self, statements: Iterable[Statement]) -> None:
-        by_keyword: dict[str, list[Statement]] = {}
-        for statement in statements:
-            if statement.items:
-                by_keyword.setdefault(statement.keyword, []).append(statement)
-        self.by_keyword = by_keyword
+    __slots__ = ("_all", "first", "statements")
+
+    def __init__(self, statements: Sequence[Statement]) -> None:
+        self.statements = statements
+        # Reversed, so that the first statement of each keyword wins.
+        self.first: dict[str, Statement] = {
+            statement.keyword: statement for statement in reversed(statements)
+        }
+        self._all: dict[str, list[Statement]] | None = None
 
     def get(self, keyword: str) -> Statement | None:
-        """The first statement with this keyword, as `cfg_map_get` finds it."""
-        found = self.by_keyword.get(keyword)
-        return found[0] if found else None
+        """The first statement with this keyword."""
+        return self.first.get(keyword)
 
     def all(self, keyword: str) -> list[Statement]:
         """Every statement with this keyword, in file order."""
-        return self.by_keyword.get(keyword, [])
+        if keyword not in self.first:
+            return []
+        if self._all is None:
+            grouped: dict[str, list[Statement]] = {}
+            for statement in self.statements:
+                grouped.setdefault(statement.keyword, []).append(statement)
+            self._all = grouped
+        return self._all[keyword]
 
     def __contains__(self, keyword: str) -> bool:
-        return keyword in self.by_keyword
+        return keyword in self.first
 
     def __len__(self) -> int:
-        return sum(len(found) for found in self.by_keyword.values())
+        return len(self.first)
 
 
 EMPTY_OPTS = Opts(())
@@ -273,6 +284,16 @@ def _read_name(raw: str) -> tuple[tuple[bytes, ...] | None, str | None]:
         return (), None
     if not raw:
         return None, "unexpected end of input"
+    if "\\" not in raw:
+        # The common case, without escapes: split on dots.
+        parts = (raw[:-1] if raw.endswith(".") else raw).encode("utf-8").split(b".")
+        if b"" in parts:
+            return None, "empty label"
+        if any(len(part) > 63 for part in parts):
+            return None, "label too long"
+        if sum(len(part) + 1 for part in parts) + 1 > 255:
+            return None, "name too long"
+        return tuple(part.lower() for part in parts), None
     labels: list[bytes] = []
     label = bytearray()
     i = 0

@@ -27,7 +27,7 @@ from zonesync.config.checks_util import (
     as_bool,
     as_int,
     block,
-    block_opts,
+    format_name,
     is_subdomain,
     keyword_value,
     lookup,
@@ -108,8 +108,9 @@ class Config:
     policies: list[Statement]
     tls_names: frozenset[str]
     is_none: Callable[[Block], bool]
-    # key-directory use across all views: "zone/dir" -> zone statement
-    keydirs: dict[str, Statement] = field(default_factory=dict)
+    # key-directory use across all views: "zone/dir" -> (first zone, its
+    # own dnssec-policy)
+    keydirs: dict[str, tuple[Statement, str | None]] = field(default_factory=dict)
     # problems an inherited ACL produces, by statement identity
     acl_cache: dict[int, tuple[list[ConfigProblem], str | None]] = field(
         default_factory=dict
@@ -155,6 +156,17 @@ class View:
         return types
 
 
+# Old signing options: (name, needs inline-signing in a secondary, refused
+# with a dnssec-policy), in check.c's order.
+_SIGNING_OPTIONS_ORDER = (
+    ("dnssec-dnskey-kskonly", True, True),
+    ("dnssec-secure-to-insecure", False, True),
+    ("dnssec-loadkeys-interval", True, False),
+    ("update-check-ksk", True, True),
+    ("dnssec-update-mode", False, True),
+)
+_SIGNING_OPTIONS = frozenset(name for name, _, _ in _SIGNING_OPTIONS_ORDER)
+
 _GATED_DYNAMIC = frozenset(
     {
         "allow-update",
@@ -181,7 +193,7 @@ def check_zone(
         return
     zname_text = name_word.text
     zopts = Opts(body.statements)
-    keys = zopts.by_keyword
+    keys = zopts.first
     typestr = ""
     if "in-view" in keys:
         ztype = IN_VIEW
@@ -230,10 +242,23 @@ def check_zone(
                 )
 
     for name in _ZONE_ACLS:
-        acl_statement = zopts.get(name) or inherited[name]
-        if acl_statement is not None:
-            outcome = _check_zone_acl(acl_statement, zopts, config, problems)
-            status = outcome or status
+        own = keys.get(name)
+        if own is not None:
+            found, outcome = _check_zone_acl(own, config)
+        else:
+            shared = inherited[name]
+            if shared is None:
+                continue
+            # An inherited ACL is checked again for every zone, as BIND
+            # does; what it reports is computed once.
+            cached = config.acl_cache.get(id(shared))
+            if cached is None:
+                cached = config.acl_cache[id(shared)] = _check_zone_acl(shared, config)
+            found, outcome = cached
+        if found:
+            problems.items.extend(found)
+        if outcome is not None:
+            status = outcome
 
     if ztype is MIRROR:
         notify = zopts.get("notify")
@@ -292,10 +317,8 @@ def check_zone(
     if ztype is STATIC_STUB:
         _check_static_stub(statement, zopts, zname_text, problems)
 
-    if kaspname is not None and kaspname != "none":
-        zname = parse_name(zname_text)
-        if zname is not None:
-            _check_keydir(statement, zopts, zname, kaspname, view, config, problems)
+    if kaspname is not None and kaspname != "none" and parse_name(zname_text):
+        _check_keydir(statement, zopts, zname_text, kaspname, view, config, problems)
 
     if not keys.keys().isdisjoint(OPTION_KEYWORDS):
         check_options(zopts, Level.ZONE, config.ctx, problems)
@@ -307,19 +330,13 @@ def check_zone(
 
 
 def _check_zone_acl(
-    statement: Statement, zopts: Opts, config: Config, problems: Problems
-) -> str | None:
-    """Expand a zone ACL; replay what an inherited one reported before.
+    statement: Statement, config: Config
+) -> tuple[list[ConfigProblem], str | None]:
+    """Expand a zone ACL as BIND's `checkacl()` does.
 
-    Returns None, or on failure the result text BIND's `checkacl()` leaves
-    behind ("not found", "failure", "out of range").
+    Returns what it reports and, on failure, the result text `checkacl()`
+    leaves behind ("not found", "failure", "out of range").
     """
-    own = zopts.get(statement.keyword) is statement
-    if not own:
-        cached = config.acl_cache.get(id(statement))
-        if cached is not None:
-            problems.items.extend(cached[0])
-            return cached[1]
     found = Problems()
     outcome: str | None = None
     acl = block(statement)
@@ -339,10 +356,7 @@ def _check_zone_acl(
                 "Please specify either 'tcp' or 'tls'",
             )
             outcome = "failure"
-    if not own:
-        config.acl_cache[id(statement)] = (found.items, outcome)
-    problems.items.extend(found.items)
-    return outcome
+    return found.items, outcome
 
 
 def _recursion_available(view: View, config: Config) -> bool:
@@ -433,13 +447,9 @@ def _check_dynamic(
             f"sig-signing-type: {number} out of range [65280..65535]",
         )
     secondary = ztype is SECONDARY
-    for name, needs_signing, refuses_policy in (
-        ("dnssec-dnskey-kskonly", True, True),
-        ("dnssec-secure-to-insecure", False, True),
-        ("dnssec-loadkeys-interval", True, False),
-        ("update-check-ksk", True, True),
-        ("dnssec-update-mode", False, True),
-    ):
+    if zopts.first.keys().isdisjoint(_SIGNING_OPTIONS):
+        return
+    for name, needs_signing, refuses_policy in _SIGNING_OPTIONS_ORDER:
         option = zopts.get(name)
         if option is None:
             continue
@@ -490,7 +500,7 @@ def _check_static_stub(
 def _check_keydir(
     statement: Statement,
     zopts: Opts,
-    zname: tuple[bytes, ...],
+    zname_text: str,
     kaspname: str,
     view: View,
     config: Config,
@@ -498,17 +508,22 @@ def _check_keydir(
 ) -> None:
     """Zones sharing a key-directory must share their dnssec-policy (keydirexist)."""
     directory = text(zopts.get("key-directory") or view.inherited["key-directory"])
-    shown = ".".join(label.decode("utf-8", "replace") for label in zname) or "."
-    key = f"{shown}/{directory if directory is not None else '(null)'}".lower()
-    existing = config.keydirs.get(key)
+    if "\\" in zname_text:
+        shown = format_name(zname_text).lower()
+    else:
+        shown = zname_text.lower().rstrip(".") or "."
+    keydir = f"{shown}/{directory if directory is not None else '(null)'}"
+    existing = config.keydirs.get(keydir.lower())
     if existing is None:
-        config.keydirs[key] = statement
+        # Only the zone's own policy counts for a later zone (check.c).
+        own = text(zopts.get("dnssec-policy"))
+        config.keydirs[keydir.lower()] = (statement, own)
         return
-    existing_policy = text(block_opts(existing).get("dnssec-policy"))
-    if existing_policy is None or existing_policy in ("none", kaspname):
+    first, first_policy = existing
+    if first_policy is None or first_policy in ("none", kaspname):
         return
     problems.add(
         statement,
-        f"key-directory '{shown}/{directory if directory is not None else '(null)'}' already in use by zone "
-        f"{text(existing) or ''} with policy {existing_policy}: {existing.file}:{existing.line}",
+        f"key-directory '{keydir}' already in use by zone {text(first) or ''} "
+        f"with policy {first_policy}: {first.file}:{first.line}",
     )

@@ -674,9 +674,8 @@ _LOG_LEVELS = frozenset({"critical", "error", "warning", "notice", "info", "dyna
 def _log_severity(toks: Tokens, i: int, run: _Run) -> int:
     t = _at(toks, i)
     if _is_str(t) and t.text.lower() == "debug":
-        if _CNUMBER.fullmatch(getattr(_at(toks, i + 1), "text", "") or "-"):
-            return _uint32(toks, i + 1, run)
-        return i + 1
+        # The level is optional (BIND 8 compatibility); it defaults to 1.
+        return i + 2 if _number(toks, i + 1, _DECIMAL) is not None else i + 1
     return _enum(toks, i, _LOG_LEVELS)
 
 
@@ -1407,16 +1406,17 @@ def _check_clause(
 # --- zone-type checks (lib/bind9/check.c check_zoneconf) ----------------------
 
 
-def _zone_order() -> list[str]:
-    """Zone clauses in BIND's zoneopts order: zone-only clauses, then the
-    ones shared with options and view."""
+def _zone_rank() -> dict[str, int]:
+    """Zone clauses in BIND's zoneopts order (zone-only clauses, then those
+    shared with options and view), which is the order check.c reports in."""
     shared = set(CLAUSES["options"])
     only = sorted(n for n in ZONE_TYPES if n not in shared and n != "type")
-    return ["type", *only, *sorted(n for n in ZONE_TYPES if n in shared)]
+    order = ["type", *only, *sorted(n for n in ZONE_TYPES if n in shared)]
+    return {name: rank for rank, name in enumerate(order)}
 
 
-_ZONE_ORDER: list[str] = []
-
+_ZONE_RANK = _zone_rank()
+_ZONE_ALLOWED = {name: frozenset(types) for name, types in ZONE_TYPES.items()}
 
 # check.c validates a zone's own remote lists only for these zone types;
 # the `also-notify` list (inherited, and checked only when NOTIFY is on) is
@@ -1431,45 +1431,43 @@ _CHECKED_LISTS = {
 def _zone_problem(toks: Tokens, deferred: list[_Deferred]) -> ConfigProblem | None:
     """The first zone-type problem of one zone statement, as check.c words it;
     else the first problem its parse deferred to the check phase."""
-    if not _ZONE_ORDER:
-        _ZONE_ORDER.extend(_zone_order())
-    zname = _word(toks, 1).text
     body = toks[-1]
-    assert type(body) is Block
-    present: dict[str, Tokens] = {}
+    assert isinstance(body, Block)
+    present: dict[str, Statement] = {}
     for st in body.statements:
-        name = st.keyword
-        present.setdefault(name, _tokens(st))
-    where = toks[0].file, toks[0].line
+        present.setdefault(st.keyword, st)
     if "in-view" in present:
         return None  # a zone from another view; check.c has no type to check
-    type_toks = present.get("type")
-    if type_toks is None:
-        return ConfigProblem(*where, f"zone '{zname}': type not present")
-    typestr = _word(type_toks, 1).text
+    zname = _word(toks, 1).text
+    type_st = present.get("type")
+    if type_st is None:
+        return ConfigProblem(
+            toks[0].file, toks[0].line, f"zone '{zname}': type not present"
+        )
+    typestr = _word(type_st.items, 1).text
     ztype = typestr.lower()
     ztype = ZONE_TYPE_SYNONYMS.get(ztype, ztype)
     if ztype == "redirect" and zname != ".":
-        return ConfigProblem(*where, 'redirect zones must be called "."')
-    for option in _ZONE_ORDER:
-        value = present.get(option)
-        if value is not None and ztype not in ZONE_TYPES[option]:
-            file, line = _value_pos(value)
-            return ConfigProblem(
-                file,
-                line,
-                f"option '{option}' is not allowed in '{typestr}' zone '{zname}'",
-            )
+        return ConfigProblem(
+            toks[0].file, toks[0].line, 'redirect zones must be called "."'
+        )
+    first: str | None = None
+    for option in present:
+        if ztype not in _ZONE_ALLOWED[option]:
+            if first is None or _ZONE_RANK[option] < _ZONE_RANK[first]:
+                first = option
+    if first is not None:
+        value = present[first].items
+        where = value[1] if len(value) > 1 else value[0]  # the value's first token
+        return ConfigProblem(
+            where.file,
+            where.line,
+            f"option '{first}' is not allowed in '{typestr}' zone '{zname}'",
+        )
     for item in deferred:
         if ztype in _CHECKED_LISTS.get(item.clause, ()):
             return item.problem
     return None
-
-
-def _value_pos(toks: Tokens) -> tuple[str, int]:
-    """Where BIND's object for a clause value starts: its first token."""
-    t = toks[1] if len(toks) > 1 else toks[0]
-    return t.file, t.line
 
 
 # --- public API ----------------------------------------------------------

@@ -43,12 +43,12 @@ class _Reader:
             text = full.read_text(encoding="utf-8", errors="surrogateescape")
         except OSError as err:
             reason = _reason(err)
+            if isinstance(err, IsADirectoryError):
+                raise ConfigError([ConfigProblem(path, 1, "not a file")]) from None
             if where is None:
                 raise ConfigError(
                     [ConfigProblem("", 0, f"open: {path}: {reason}")]
                 ) from None
-            if isinstance(err, IsADirectoryError):
-                raise ConfigError([ConfigProblem(path, 1, "not a file")]) from None
             raise _fail(where, f"parsing failed: {reason}") from None
         self.files.append(path)
         try:

@@ -104,3 +104,10 @@ def test_missing_main_file(tmp_path: Path) -> None:
 def test_dev_null_include_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "named.conf").write_text('include "/dev/null";\nzone "a" { };\n')
     assert zone_names(load_tree("named.conf", tmp_path).statements) == ["a"]
+
+
+def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "named.conf").write_text('include "sub";\n')
+    assert problems("named.conf", tmp_path) == ["sub:1: not a file"]
+    assert problems("sub", tmp_path) == ["sub:1: not a file"]

@@ -1,0 +1,1 @@
+"""The local control channel used by the CLI (issue 4)."""

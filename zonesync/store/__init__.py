@@ -1,0 +1,1 @@
+"""What survives a restart: zone files, per-zone state, IXFR journal (issue 3)."""

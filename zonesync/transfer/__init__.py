@@ -1,0 +1,1 @@
+"""Keeping one zone fresh: SOA checks, schedules, AXFR/IXFR (issue 3)."""
