@@ -84,6 +84,8 @@ _TOKEN = rf"(?:{_QUOTED}|{_BARE}|!)"
 # One scanner step after skipping: a quoted string, a bare word or `!`, or
 # one of `{ } ;`.
 _SCAN = re.compile(rf"{_SKIP}(?:({_QUOTED})|({_BARE}|!)|([{{}};]))")
+# The same, with what was skipped captured too (for counting lines).
+_TOKENS = re.compile(rf"({_SKIP})(?:({_QUOTED})|({_BARE}|!)|([{{}};]))")
 # Statements nested up to this depth are matched by one regular expression
 # (the fast path); deeper ones, and all malformed text, go through the
 # recursive pyparsing grammar.
@@ -172,35 +174,38 @@ class _Parser:
         return out
 
     def _fast(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
-        """Build the tree of a statement the fast regex matched whole."""
+        """Build the tree of a statement the fast regex matched whole.
+
+        `findall` hands back each token with the whitespace and comments
+        before it, so lines are counted as we go, with no per-token search.
+        """
         name = self.source.name
-        newlines = self.source.newlines
+        line = self.source.line(loc)
         # Each frame: the items of the statement being read, and the
         # statements of the block that holds it (the outer level has none).
         items: list[Word | Block] = []
         stack: list[tuple[list[Word | Block], list[Statement], int]] = []
         body: list[Statement] = []
-        for m in _SCAN.finditer(toks[0]):
-            kind = m.lastindex or 0  # _SCAN always captures one group
-            line = bisect.bisect_left(newlines, loc + m.start(kind)) + 1
-            if kind == 1:
-                items.append(Word(_unquote(m.group(1)), True, name, line))
-            elif kind == 2:
-                items.append(Word(m.group(2), False, name, line))
+        for skip, quoted, bare, punct in _TOKENS.findall(toks[0]):
+            if skip:
+                line += skip.count("\n")
+            if bare:
+                items.append(Word(bare, False, name, line))
+            elif quoted:
+                items.append(Word(_unquote(quoted), True, name, line))
+                line += quoted.count("\n")
+            elif punct == "{":
+                stack.append((items, body, line))
+                items, body = [], []
+            elif punct == "}":
+                outer, outer_body, start = stack.pop()
+                outer.append(Block(tuple(body), name, start))
+                items, body = outer, outer_body
+            elif stack:
+                body.append(make_statement(tuple(items), name))
+                items = []
             else:
-                ch = m.group(3)
-                if ch == "{":
-                    stack.append((items, body, line))
-                    items, body = [], []
-                elif ch == "}":
-                    outer, outer_body, start = stack.pop()
-                    outer.append(Block(tuple(body), name, start))
-                    items, body = outer, outer_body
-                elif stack:
-                    body.append(make_statement(tuple(items), name))
-                    items = []
-                else:
-                    break
+                break
         return make_statement(tuple(items), name)
 
     def _raw(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
