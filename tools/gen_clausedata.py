@@ -291,6 +291,26 @@ COMPILED_IN = [
     "fstrm-set-reopen-interval",
 ]
 
+# Where BIND reads a clause's optional keyword fields in any order, which the
+# documentation does not show: "kv" (cfg_parse_kv_tuple: after the first
+# field, fields in any order, an unknown word is "unexpected 'X'"),
+# "any-order" (dnstap-output's parse_dtout: "unexpected token near 'X'") and
+# "any-order-lax" (the channel file's parse_logfile: an unknown word ends
+# the field list and is skipped).
+ORDERING = {
+    ("options", "listen-on"): "kv",
+    ("options", "listen-on-v6"): "kv",
+    ("options", "allow-transfer"): "kv",
+    ("view", "allow-transfer"): "kv",
+    ("zone", "allow-transfer"): "kv",
+    ("options", "response-policy"): "kv",
+    ("view", "response-policy"): "kv",
+    ("options", "catalog-zones"): "kv",
+    ("view", "catalog-zones"): "kv",
+    ("options", "dnstap-output"): "any-order",
+    ("channel", "file"): "any-order-lax",
+}
+
 # Zone types, as the parser's enum accepts them.
 ZONE_TYPE_ENUM = (
     "( primary | master | secondary | slave | mirror | delegation-only | "
@@ -436,6 +456,9 @@ def build(
     for ctx, clauses in contexts.items():
         for name, (syntax, flags) in list(clauses.items()):
             clauses[name] = (_rewrite_text(ctx, name, syntax), flags)
+    for (ctx, name), order in ORDERING.items():
+        syntax, flags = contexts[ctx][name]
+        contexts[ctx][name] = (syntax, f"{flags} {order}".strip())
     return contexts, zone_types
 
 
@@ -450,9 +473,13 @@ Inc. ("ISC"), MPL-2.0, with the corrections listed in the generator.
 Syntax strings use BIND's grammar notation: `<type>` a value, `[ x ]`
 optional, `( a | b )` one of, `{ x; ... }` a braced list, and `{ @ctx }` a
 braced block of the clauses of context `ctx`. `zonesync.config.clauses`
-compiles them into matchers. Flags: multi (may occur multiple times),
-deprecated, obsolete, ancient (rejected: "no longer exists"), not-configured
-(rejected: not compiled in), test-only.
+compiles them into matchers. Two value names are not BIND's own:
+`<unquoted_string>` (BIND prints it as <string>) and `<matchname>` (the name
+field of an update-policy rule, absent after `zonesub`). Flags: multi (may
+occur multiple times), deprecated, obsolete, ancient (rejected: "no longer
+exists"), not-configured (rejected: not compiled in), test-only; and how
+BIND orders optional keyword fields where that is not fixed: kv, any-order,
+any-order-lax (see the generator).
 """
 
 from __future__ import annotations

@@ -8,9 +8,13 @@ Inc. ("ISC"), MPL-2.0, with the corrections listed in the generator.
 Syntax strings use BIND's grammar notation: `<type>` a value, `[ x ]`
 optional, `( a | b )` one of, `{ x; ... }` a braced list, and `{ @ctx }` a
 braced block of the clauses of context `ctx`. `zonesync.config.clauses`
-compiles them into matchers. Flags: multi (may occur multiple times),
-deprecated, obsolete, ancient (rejected: "no longer exists"), not-configured
-(rejected: not compiled in), test-only.
+compiles them into matchers. Two value names are not BIND's own:
+`<unquoted_string>` (BIND prints it as <string>) and `<matchname>` (the name
+field of an update-policy rule, absent after `zonesub`). Flags: multi (may
+occur multiple times), deprecated, obsolete, ancient (rejected: "no longer
+exists"), not-configured (rejected: not compiled in), test-only; and how
+BIND orders optional keyword fields where that is not fixed: kv, any-order,
+any-order-lax (see the generator).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "file": (
             "<quoted_string> [ versions ( unlimited | <integer> ) ] [ size <size> ] [ suffix ( increment | timestamp ) ]",
-            "",
+            "any-order-lax",
         ),
         "null": (
             "",
@@ -337,7 +341,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "allow-transfer": (
             "[ port <integer> ] [ transport <string> ] { <address_match_element>; ... }",
-            "",
+            "kv",
         ),
         "allow-update": (
             "{ <address_match_element>; ... }",
@@ -405,7 +409,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "catalog-zones": (
             "{ zone <string> [ default-primaries [ port <integer> ] [ dscp <integer> ] { ( <remote-servers> | <ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ) [ key <string> ] [ tls <string> ]; ... } ] [ default-masters [ port <integer> ] [ dscp <integer> ] { ( <remote-servers> | <ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ) [ key <string> ] [ tls <string> ]; ... } ] [ zone-directory <quoted_string> ] [ in-memory <boolean> ] [ min-update-interval <duration> ]; ... }",
-            "",
+            "kv",
         ),
         "check-dup-records": (
             "( fail | warn | ignore )",
@@ -573,7 +577,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "dnstap-output": (
             "( file | unix ) <quoted_string> [ size ( unlimited | <size> ) ] [ versions ( unlimited | <integer> ) ] [ suffix ( increment | timestamp ) ]",
-            "",
+            "any-order",
         ),
         "dnstap-version": (
             "( <quoted_string> | none )",
@@ -765,11 +769,11 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "listen-on": (
             "[ port <integer> ] [ dscp <integer> ] [ tls <string> ] [ http <string> ] { <address_match_element>; ... }",
-            "multi",
+            "multi kv",
         ),
         "listen-on-v6": (
             "[ port <integer> ] [ dscp <integer> ] [ tls <string> ] [ http <string> ] { <address_match_element>; ... }",
-            "multi",
+            "multi kv",
         ),
         "lmdb-mapsize": (
             "<sizeval>",
@@ -1121,7 +1125,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "response-policy": (
             "{ zone <string> [ add-soa <boolean> ] [ log <boolean> ] [ max-policy-ttl <duration> ] [ min-update-interval <duration> ] [ policy ( cname <string> | disabled | drop | given | no-op | nodata | nxdomain | passthru | tcp-only ) ] [ recursive-only <boolean> ] [ nsip-enable <boolean> ] [ nsdname-enable <boolean> ]; ... } [ add-soa <boolean> ] [ break-dnssec <boolean> ] [ max-policy-ttl <duration> ] [ min-update-interval <duration> ] [ min-ns-dots <integer> ] [ nsip-wait-recurse <boolean> ] [ nsdname-wait-recurse <boolean> ] [ qname-wait-recurse <boolean> ] [ recursive-only <boolean> ] [ nsip-enable <boolean> ] [ nsdname-enable <boolean> ] [ dnsrps-enable <boolean> ] [ dnsrps-options { <unspecified-text> } ]",
-            "",
+            "kv",
         ),
         "reuseport": (
             "<boolean>",
@@ -1667,7 +1671,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "allow-transfer": (
             "[ port <integer> ] [ transport <string> ] { <address_match_element>; ... }",
-            "",
+            "kv",
         ),
         "allow-update": (
             "{ <address_match_element>; ... }",
@@ -1711,7 +1715,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "catalog-zones": (
             "{ zone <string> [ default-primaries [ port <integer> ] [ dscp <integer> ] { ( <remote-servers> | <ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ) [ key <string> ] [ tls <string> ]; ... } ] [ default-masters [ port <integer> ] [ dscp <integer> ] { ( <remote-servers> | <ipv4_address> [ port <integer> ] | <ipv6_address> [ port <integer> ] ) [ key <string> ] [ tls <string> ]; ... } ] [ zone-directory <quoted_string> ] [ in-memory <boolean> ] [ min-update-interval <duration> ]; ... }",
-            "",
+            "kv",
         ),
         "check-dup-records": (
             "( fail | warn | ignore )",
@@ -2251,7 +2255,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "response-policy": (
             "{ zone <string> [ add-soa <boolean> ] [ log <boolean> ] [ max-policy-ttl <duration> ] [ min-update-interval <duration> ] [ policy ( cname <string> | disabled | drop | given | no-op | nodata | nxdomain | passthru | tcp-only ) ] [ recursive-only <boolean> ] [ nsip-enable <boolean> ] [ nsdname-enable <boolean> ]; ... } [ add-soa <boolean> ] [ break-dnssec <boolean> ] [ max-policy-ttl <duration> ] [ min-update-interval <duration> ] [ min-ns-dots <integer> ] [ nsip-wait-recurse <boolean> ] [ nsdname-wait-recurse <boolean> ] [ qname-wait-recurse <boolean> ] [ recursive-only <boolean> ] [ nsip-enable <boolean> ] [ nsdname-enable <boolean> ] [ dnsrps-enable <boolean> ] [ dnsrps-options { <unspecified-text> } ]",
-            "",
+            "kv",
         ),
         "rfc2308-type1": (
             "",
@@ -2417,7 +2421,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "allow-transfer": (
             "[ port <integer> ] [ transport <string> ] { <address_match_element>; ... }",
-            "",
+            "kv",
         ),
         "allow-update": (
             "{ <address_match_element>; ... }",

@@ -1315,23 +1315,6 @@ def _compile(syntax: str, flags: frozenset[str], zone_clause: str = "") -> Match
 
 # --- contexts and clauses --------------------------------------------------
 
-# Clauses whose optional keyword fields BIND reads in any order
-# (cfg_parse_kv_tuple, parse_dtout, parse_logfile); the documentation does
-# not show it.
-_ORDER_FLAGS: dict[tuple[str, str], str] = {
-    ("options", "listen-on"): "kv",
-    ("options", "listen-on-v6"): "kv",
-    ("options", "allow-transfer"): "kv",
-    ("view", "allow-transfer"): "kv",
-    ("zone", "allow-transfer"): "kv",
-    ("options", "response-policy"): "kv",
-    ("view", "response-policy"): "kv",
-    ("options", "catalog-zones"): "kv",
-    ("view", "catalog-zones"): "kv",
-    ("options", "dnstap-output"): "any-order",
-    ("channel", "file"): "any-order-lax",
-}
-
 
 @dataclass(slots=True)
 class _Clause:
@@ -1349,13 +1332,8 @@ class _Context:
         self.name = name
         self.clauses: dict[str, _Clause] = {}
         for clause, (syntax, flags) in CLAUSES[name].items():
-            words = set(flags.split())
-            order = _ORDER_FLAGS.get((name, clause))
-            if order:
-                words.add(order)
-            self.clauses[clause] = _Clause(
-                clause, syntax, frozenset(words), "multi" in words
-            )
+            words = frozenset(flags.split())
+            self.clauses[clause] = _Clause(clause, syntax, words, "multi" in words)
 
     def matcher(self, clause: _Clause) -> Matcher:
         if clause.matcher is None:
@@ -1378,14 +1356,16 @@ def _check_clause(
     st: Statement, ctx: _Context, seen: set[str], run: _Run, stray: str
 ) -> None:
     """cfg_parse_mapbody for one statement: look the clause up and parse it."""
-    toks = _tokens(st)
-    first = toks[0]
-    if not _is_str(first):
-        raise _near(stray, toks, 0)
-    name = first.text.lower()
+    name = st.keyword
     clause = ctx.clauses.get(name)
+    toks = _tokens(st)
     if clause is None:
-        raise _noprep("unknown option", toks, 0)
+        if not _is_str(toks[0]):
+            raise _near(stray, toks, 0)
+        name = toks[0].text.lower()  # `a/b` is the clause `a`, then `/`
+        clause = ctx.clauses.get(name)
+        if clause is None:
+            raise _noprep("unknown option", toks, 0)
     if "ancient" in clause.flags:
         raise _plain(f"option '{name}' no longer exists", toks, 0)
     if "not-configured" in clause.flags:
@@ -1451,11 +1431,8 @@ def _zone_problem(toks: Tokens, deferred: list[_Deferred]) -> ConfigProblem | No
         return ConfigProblem(
             toks[0].file, toks[0].line, 'redirect zones must be called "."'
         )
-    first: str | None = None
-    for option in present:
-        if ztype not in _ZONE_ALLOWED[option]:
-            if first is None or _ZONE_RANK[option] < _ZONE_RANK[first]:
-                first = option
+    refused = [option for option in present if ztype not in _ZONE_ALLOWED[option]]
+    first = min(refused, key=_ZONE_RANK.__getitem__) if refused else None
     if first is not None:
         value = present[first].items
         where = value[1] if len(value) > 1 else value[0]  # the value's first token
