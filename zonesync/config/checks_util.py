@@ -91,21 +91,34 @@ def lookup(keyword: str, *maps: Opts | None) -> Statement | None:
 
 def value(statement: Statement | None, index: int = 1) -> Word | Block | None:
     """The item at `index` of a statement (1 is the first value)."""
-    if statement is None or index >= len(statement.items):
+    if statement is None:
         return None
-    return statement.items[index]
+    items = statement.items
+    return items[index] if index < len(items) else None
 
 
 def word(statement: Statement | None, index: int = 1) -> Word | None:
     """The item at `index` if it is a word."""
-    item = value(statement, index)
-    return item if isinstance(item, Word) else None
+    if statement is None:
+        return None
+    items = statement.items
+    if index < len(items):
+        item = items[index]
+        if isinstance(item, Word):
+            return item
+    return None
 
 
 def text(statement: Statement | None, index: int = 1) -> str | None:
     """The text of the word at `index`."""
-    item = word(statement, index)
-    return item.text if item is not None else None
+    if statement is None:
+        return None
+    items = statement.items
+    if index < len(items):
+        item = items[index]
+        if isinstance(item, Word):
+            return item.text
+    return None
 
 
 def block(statement: Statement | None) -> Block | None:
@@ -286,14 +299,17 @@ def _read_name(raw: str) -> tuple[tuple[bytes, ...] | None, str | None]:
         return None, "unexpected end of input"
     if "\\" not in raw:
         # The common case, without escapes: split on dots.
-        parts = (raw[:-1] if raw.endswith(".") else raw).encode("utf-8").split(b".")
+        body = (raw[:-1] if raw[-1] == "." else raw).encode("utf-8")
+        parts = body.lower().split(b".")
         if b"" in parts:
             return None, "empty label"
-        if any(len(part) > 63 for part in parts):
+        if max(map(len, parts)) > 63:
             return None, "label too long"
-        if sum(len(part) + 1 for part in parts) + 1 > 255:
+        # In wire form each dot becomes a length octet, plus the first
+        # length and the root: two octets more than the text.
+        if len(body) + 2 > 255:
             return None, "name too long"
-        return tuple(part.lower() for part in parts), None
+        return tuple(parts), None
     labels: list[bytes] = []
     label = bytearray()
     i = 0
