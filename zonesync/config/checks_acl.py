@@ -88,19 +88,43 @@ class AclTable:
     def is_none(self, acl: Block) -> bool:
         """Whether BIND's `dns_acl_isnone()` holds for this list.
 
-        Only lists made solely of `none` and `!any` certainly match. Named
-        ACLs and nested lists never do: BIND keeps them as nested elements.
+        True for lists made only of `any`, `none` and their negations whose
+        first element matches nothing: BIND keeps the first of these as the
+        list's single 0/0 entry. Any other element (an address, a key, a
+        named or nested list) makes the answer False, as it does in BIND,
+        except `!{ any; }`, which BIND merges into a plain negation
+        (checked against named-checkconf 9.18.49).
         """
-        if not acl.statements:
-            return False
+        verdict: bool | None = None
         for element in acl.statements:
-            words = [item for item in element.items if isinstance(item, Word)]
-            if len(words) != len(element.items):
+            spelled = _spell(element)
+            if spelled not in _ANY_OR_NONE:
                 return False
-            spelled = " ".join(item.text.lower() for item in words)
-            if spelled not in ("none", "! any"):
-                return False
-        return True
+            if verdict is None:
+                verdict = _ANY_OR_NONE[spelled]
+        return bool(verdict)
+
+
+# The elements that set the 0/0 entry, and whether they match nothing.
+_ANY_OR_NONE = {
+    "none": True,
+    "! any": True,
+    "! { any }": True,
+    "any": False,
+    "! none": False,
+}
+
+
+def _spell(element: Statement) -> str:
+    """An element as lower-case words, a nested list as `{ ... }`."""
+    parts = []
+    for item in element.items:
+        if isinstance(item, Word):
+            parts.append(item.text.lower())
+        else:
+            inner = " ".join(_spell(statement) for statement in item.statements)
+            parts.append(f"{{ {inner} }}")
+    return " ".join(parts)
 
 
 def _looks_like_address(raw: str) -> bool:

@@ -75,10 +75,20 @@ def test_policy_with_signing_or_dynamic_dns_is_fine(extra: str) -> None:
     assert check(text) == []
 
 
-@pytest.mark.parametrize("acl", ["none;", "!any;", "none; none;"])
+@pytest.mark.parametrize(
+    "acl", ["none;", "!any;", "none; none;", "none; any;", "!{ any; };"]
+)
 def test_allow_update_none_is_not_dynamic_dns(acl: str) -> None:
     text = f'zone "a" {{ type primary; file "a"; dnssec-policy insecure; allow-update {{ {acl} }}; }};'
     assert check(text) == [f"t.conf:1: {INLINE_PRIMARY}"]
+
+
+@pytest.mark.parametrize(
+    "acl", ["any; none;", "!none;", "{ none; };", "none; 192.0.2.1;"]
+)
+def test_allow_update_that_may_match_is_dynamic_dns(acl: str) -> None:
+    text = f'zone "a" {{ type primary; file "a"; dnssec-policy default; allow-update {{ {acl} }}; }};'
+    assert check(text) == []
 
 
 def test_allow_update_through_a_named_acl_counts_as_dynamic_dns() -> None:
