@@ -3,12 +3,16 @@
 `check_semantics()` takes the flat statement tree (includes expanded, the
 clause grammar already passed) and returns the problems named-checkconf
 9.18.49 reports for it, worded as BIND words them, in the order of
-`isccfg_check_namedconf()` in lib/isccfg/check.c. The loader owns zones,
-views, keys, ACL definitions, primaries lists and files; `clauses.py` owns
-option names and value syntax. Everything else check.c rejects is here:
-dnssec-policy, DNSSEC options, update-policy, trust anchors, tls and http,
-listeners, dns64, rate-limit, dnstap, logging, plugins, rpz and catalog
-zones, geoip, servers, forwarding and ranges.
+`isccfg_check_namedconf()` in lib/isccfg/check.c. The loader owns zones
+(names, types, classes, duplicates, in-view targets), views, keys, ACL
+definitions and references, primaries and parental-agents lists and
+files; `clauses.py` owns option names, value syntax and the options each
+zone type allows. Everything else check.c rejects is here: dnssec-policy
+definitions and use, the old DNSSEC options, update-policy, trust anchors,
+tls and http, listeners, sources and ports, dns64, rate-limit, dnstap and
+fstrm, cookies, logging, controls, plugins, rpz and catalog zones, GeoIP2
+and other ACL elements, servers, forwarding, mirror and static-stub zones,
+and numeric ranges.
 
 Only errors are reported. Warnings (deprecations, `max-zone-ttl` with a
 policy, ...) do not make named-checkconf fail, so they are not problems.
