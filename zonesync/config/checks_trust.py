@@ -193,9 +193,9 @@ def check_anchor_conflicts(
             kind = words[1].text.lower() if managed and len(words) > 1 else None
             if kind in _INITIAL:
                 continue
-            if name in static:
-                continue
-            static[name] = entry
+            # The first static key of a name is the one conflicts cite, but
+            # BIND checks every static root key against validation auto.
+            static.setdefault(name, entry)
             if autovalidation and name == ():
                 problems.add(
                     entry,

@@ -689,9 +689,13 @@ def test_managed_keys_with_trust_anchors() -> None:
 
 
 def test_static_root_anchor_with_validation_auto() -> None:
-    text = 'options { dnssec-validation auto; };\ntrust-anchors { . static-ds 1 8 2 "ABCD"; };'
+    text = """options { dnssec-validation auto; };
+trust-anchors { . static-ds 1 8 2 "ABCD"; };
+trusted-keys { . 257 3 8 "AwEAAQ=="; };"""
+    # Every static root key is reported, not only the first.
     assert check(text) == [
-        "t.conf:2: static trust anchor for root zone cannot be used with 'dnssec-validation auto'."
+        "t.conf:2: static trust anchor for root zone cannot be used with 'dnssec-validation auto'.",
+        "t.conf:3: static trust anchor for root zone cannot be used with 'dnssec-validation auto'.",
     ]
 
 
