@@ -157,6 +157,8 @@ class Definitions:
         self.parental: dict[str, Remote] = {}
         self.tls: dict[str, Tls] = {}
         self.keys: dict[str, tuple[TsigKey | None, Statement]] = {}
+        self._acl_statements: dict[str, Statement] = {}
+        self._acls_checked: set[str] = set()
         self._expanded: dict[
             tuple[tuple[RemoteEntry, ...], int | None], tuple[RemoteServer, ...]
         ] = {}
@@ -273,6 +275,7 @@ class Definitions:
             seen[name] = st
         for name, st in seen.items():
             self.acls[name] = Acl(name, self.aml(block_of(st)))
+        self._acl_statements = seen
 
     def aml(self, block: Block | None) -> AddressMatchList:
         """Convert an address match list (its shape was checked by the grammar)."""
@@ -327,7 +330,9 @@ class Definitions:
                 continue
             if context in {"options", "view"} and keyword in ZONE_ACLS:
                 continue
-            if keyword in _AML_CLAUSES or keyword == "acl":
+            if keyword == "acl":
+                continue
+            if keyword in _AML_CLAUSES:
                 block = block_of(st)
                 if block is not None:
                     self.check_aml_names(block)
@@ -354,6 +359,13 @@ class Definitions:
                 continue
             if first.text not in self.acls:
                 self.problems.add(first, f"undefined ACL '{first.text}'")
+            elif first.text not in self._acls_checked:
+                # An acl's own references are checked when something uses
+                # it: BIND accepts `acl a { nosuch; };` if `a` is unused.
+                self._acls_checked.add(first.text)
+                definition = block_of(self._acl_statements[first.text])
+                if definition is not None:
+                    self.check_aml_names(definition)
 
     def load_remotes(self) -> None:
         """Top-level primaries/masters and parental-agents lists (check.c order)."""

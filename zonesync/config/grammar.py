@@ -151,6 +151,8 @@ class _Parser:
             block <<= pp.Group(lbrace + pp.ZeroOrMore(statement) + rbrace)
             block.set_parse_action(self._block)
             self.file = pp.ZeroOrMore(statement) + end
+            # Keep tabs: pyparsing would expand them and shift every offset.
+            self.file.parse_with_tabs()
         finally:
             pp.ParserElement.set_default_whitespace_chars(" \n\t\r")
 

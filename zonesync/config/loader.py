@@ -53,6 +53,10 @@ from zonesync.config.model import (
 from zonesync.errors import ConfigError, ConfigProblem
 
 DEFAULT_VIEW = "_default"
+# named's own views; a config may reuse the names in another class only.
+_BUILTIN_VIEWS = frozenset(
+    {(DEFAULT_VIEW, dns.rdataclass.IN), ("_bind", dns.rdataclass.CH)}
+)
 _TYPES = {
     "master": ZoneType.PRIMARY,
     "primary": ZoneType.PRIMARY,
@@ -246,6 +250,8 @@ class _Builder(Definitions):
                     rdclass = dns.rdataclass.from_text(words[1])
                 except dns.exception.DNSException:
                     self.problems.add(st, f"view '{name}': unknown class '{words[1]}'")
+            if (name, rdclass) in _BUILTIN_VIEWS:
+                self.problems.add(st, f"attempt to redefine builtin view '{name}'")
             body = index_block(block_of(st))
             scope = _Scope(body, Source.VIEW)
             scope.keys = self.load_keys(body.get("key", []), self.keys)

@@ -244,6 +244,14 @@ view b { zone "x" { in-view a; }; };
             'server 192.0.2.1 { keys "nokey"; };\n',
             ["named.conf:1: unknown key 'nokey'"],
         ),
+        (
+            'view "_default" { };\n',
+            ["named.conf:1: attempt to redefine builtin view '_default'"],
+        ),
+        (
+            "acl a { nosuch; };\nacl b { a; };\noptions { allow-query { b; }; };\n",
+            ["named.conf:1: undefined ACL 'nosuch'"],
+        ),
     ],
 )
 def test_problems_are_worded_as_named_checkconf(
@@ -262,6 +270,23 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "named.conf:3: undefined ACL 'nope'",
         "named.conf:1: zone 'a': missing 'primaries' entry",
         "named.conf:2: zone 'b': missing 'file' entry",
+    ]
+
+
+def test_unused_acl_and_builtin_view_names_in_other_classes_are_accepted(
+    tmp_path: Path,
+) -> None:
+    config = load(
+        tmp_path,
+        'acl unused { nosuch; };\nview "_default" ch { };\nview "_bind" in { };\n',
+    )
+    assert [v.name for v in config.views] == ["_default", "_bind"]
+
+
+def test_tabs_do_not_shift_line_numbers(tmp_path: Path) -> None:
+    text = 'options {\n\tdirectory\t".";\n};\n\n\tzone\t"a" {\ttype\tsecondary; };\n'
+    assert problems(tmp_path, text) == [
+        "named.conf:5: zone 'a': missing 'primaries' entry"
     ]
 
 

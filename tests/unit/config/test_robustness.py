@@ -43,12 +43,14 @@ def test_any_token_soup_is_a_config_or_a_config_error(
     tmp_path: Path, tokens: list[str]
 ) -> None:
     (tmp_path / "named.conf").write_text(" ".join(tokens) + "\n")
+    problems = []
     try:
         load_config("named.conf", cwd=tmp_path)
     except ConfigError as err:
-        assert err.problems
-        for problem in err.problems:
-            assert str(problem).startswith(("named.conf:", "open: "))
+        problems = [str(p) for p in err.problems]
+        assert problems, "a ConfigError always lists its problems"
+    for problem in problems:
+        assert problem.startswith(("named.conf:", "open: "))
 
 
 ZONE = 'zone "{name}" {{ type secondary; primaries {{ 192.0.2.1; }}; {extra} }};'
