@@ -39,7 +39,8 @@ Tokens = Sequence[Token]
 class _Run:
     """State of one check_grammar call, threaded through the matchers."""
 
-    # Each zone statement seen, with the check-phase problems found in it.
+    # Each zone statement seen, with the check-phase problems found in it
+    # (shared empty list when there are none: most zones).
     zones: list[tuple[Tokens, list[_Deferred]]] = field(default_factory=list)
     # Check-phase problems found while parsing, not yet assigned to a zone.
     deferred: list[_Deferred] = field(default_factory=list)
@@ -54,6 +55,7 @@ class _Deferred:
 
 
 Matcher = Callable[[Tokens, int, _Run], int]
+_NONE_DEFERRED: list[_Deferred] = []
 
 
 class _ClauseError(Exception):
@@ -1379,8 +1381,11 @@ def _check_clause(
     if end < len(toks):
         raise _before("missing ';'", toks, end)
     if name == "zone":
-        run.zones.append((toks, run.deferred[mark:]))
-        del run.deferred[mark:]
+        if len(run.deferred) > mark:
+            run.zones.append((toks, run.deferred[mark:]))
+            del run.deferred[mark:]
+        else:
+            run.zones.append((toks, _NONE_DEFERRED))
 
 
 # --- zone-type checks (lib/bind9/check.c check_zoneconf) ----------------------
@@ -1413,13 +1418,14 @@ def _zone_problem(toks: Tokens, deferred: list[_Deferred]) -> ConfigProblem | No
     else the first problem its parse deferred to the check phase."""
     body = toks[-1]
     assert isinstance(body, Block)
-    present: dict[str, Statement] = {}
-    for st in body.statements:
-        present.setdefault(st.keyword, st)
-    if "in-view" in present:
-        return None  # a zone from another view; check.c has no type to check
+    statements = body.statements
+    type_st = None
+    for st in statements:
+        if st.keyword == "in-view":
+            return None  # a zone from another view; check.c has no type to check
+        if st.keyword == "type" and type_st is None:
+            type_st = st
     zname = _word(toks, 1).text
-    type_st = present.get("type")
     if type_st is None:
         return ConfigProblem(
             toks[0].file, toks[0].line, f"zone '{zname}': type not present"
@@ -1431,15 +1437,20 @@ def _zone_problem(toks: Tokens, deferred: list[_Deferred]) -> ConfigProblem | No
         return ConfigProblem(
             toks[0].file, toks[0].line, 'redirect zones must be called "."'
         )
-    refused = [option for option in present if ztype not in _ZONE_ALLOWED[option]]
-    first = min(refused, key=_ZONE_RANK.__getitem__) if refused else None
-    if first is not None:
-        value = present[first].items
+    refused = None
+    for st in statements:
+        option = st.keyword
+        if ztype not in _ZONE_ALLOWED[option] and (
+            refused is None or _ZONE_RANK[option] < _ZONE_RANK[refused.keyword]
+        ):
+            refused = st
+    if refused is not None:
+        value = refused.items
         where = value[1] if len(value) > 1 else value[0]  # the value's first token
         return ConfigProblem(
             where.file,
             where.line,
-            f"option '{first}' is not allowed in '{typestr}' zone '{zname}'",
+            f"option '{refused.keyword}' is not allowed in '{typestr}' zone '{zname}'",
         )
     for item in deferred:
         if ztype in _CHECKED_LISTS.get(item.clause, ()):
