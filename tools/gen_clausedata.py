@@ -45,8 +45,7 @@ FLAG_WORDS = {
     "ancient": "ancient",
 }
 
-# The zone types of the ARM's per-type grammars, in the ARM's order, and the
-# synonyms the parser also accepts.
+# Zone type names the parser accepts besides the ARM's.
 ZONE_TYPE_SYNONYMS = {"master": "primary", "slave": "secondary"}
 
 # Clauses that named-checkconf 9.18.49 rejects with "option 'X' no longer
