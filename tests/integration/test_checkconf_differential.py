@@ -39,6 +39,10 @@ SNIPPETS = {
         'zone "a\\.b.example" { type secondary; primaries { 192.0.2.1; }; };\n'
         'zone "a.b.example" in { type secondary; primaries { 192.0.2.1; }; };'
     ),
+    "server-keys-kludge": (
+        f'key "k" {{ algorithm hmac-sha256; secret "{SECRET}"; }};\n'
+        'server 192.0.2.1 { keys { "k" }; };'
+    ),
     "truncated-hmac": f'key "t" {{ algorithm hmac-sha512-256; secret "{SECRET}"; }};',
     "nested-acls": (
         "acl a { 10/8; !10.1/16; };\nacl b { a; { key k; 192.0.2.0/24; }; };\n"

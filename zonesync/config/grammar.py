@@ -147,7 +147,13 @@ class _Parser:
                 rf"{_SKIP}\{{(?P<raw>{_RAW_BODY})\}}{_SKIP};"
             )
             raw.set_parse_action(self._raw)
-            statement <<= fast | general | raw
+            # A `server` block's `keys { name }` may leave out the ';' (BIND's
+            # server_key "kludge", lib/isccfg/namedconf.c).
+            keys = pp.Regex(
+                rf"{_SKIP}(?i:keys){_SKIP}\{{{_SKIP}{_TOKEN}{_SKIP}\}}{_SKIP};"
+            )
+            keys.set_parse_action(self._keys)
+            statement <<= fast | general | raw | keys
             block <<= pp.Group(lbrace + pp.ZeroOrMore(statement) + rbrace)
             block.set_parse_action(self._block)
             self.file = pp.ZeroOrMore(statement) + end
@@ -220,6 +226,18 @@ class _Parser:
         name = self.source.name
         raw = make_statement((Word(body, True, name, line),), name)
         return make_statement((*words, Block((raw,), name, line)), name)
+
+    def _keys(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
+        """`keys { k }` as if written `keys { k; }`."""
+        text = toks[0]
+        brace = text.index("{")
+        head = self._words(s, loc, pp.ParseResults([text[:brace]]))
+        inner = self._words(
+            s, loc + brace + 1, pp.ParseResults([text[brace + 1 : text.rindex("}")]])
+        )
+        name = self.source.name
+        block = Block((make_statement(tuple(inner), name),), name, inner[0].line)
+        return make_statement((*head, block), name)
 
     def _statement(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
         return make_statement(tuple(toks[0]), self.source.name)

@@ -77,6 +77,19 @@ def test_bracketed_text_is_one_word() -> None:
     assert words(raw) == [" example.nil. in-addr.arpa. "]
 
 
+def test_server_keys_may_leave_out_the_semicolon() -> None:
+    (st,) = parse_text('server 192.0.2.1 {\n keys { "k" };\n};', "f")
+    block = st.items[-1]
+    assert isinstance(block, Block)
+    (keys,) = block.statements
+    inner = keys.items[1]
+    assert isinstance(inner, Block)
+    assert [words(x) for x in inner.statements] == [["k"]]
+    assert inner.statements[0].line == 2
+    with pytest.raises(GrammarError):
+        parse_text("options { allow-query { any }; };", "f")
+
+
 def test_deep_nesting_goes_through_the_general_grammar() -> None:
     text = "a { b { c { d { e { f; }; }; }; }; };"
     (st,) = parse_text(text, "f")
