@@ -252,7 +252,7 @@ class ZoneConfig:
     primaries: tuple[RemoteServer, ...]
     settings: Mapping[
         str, Setting
-    ]  # the effective options listed in loader.ZONE_OPTIONS
+    ]  # the options of effective.ZONE_OPTIONS and ZONE_LISTS
     ignored: tuple[str, ...]  # clauses given for this zone that zonesync does not use
     config_file: str
     line: int
