@@ -128,7 +128,9 @@ class _Parser:
         self.source = _Source("", "")
         pp.ParserElement.set_default_whitespace_chars("")
         try:
-            fast = pp.Regex(_statement_re(_FAST_DEPTH))
+            # A run of consecutive statements in one match: a top level of
+            # 10,000 zones is then a handful of pyparsing steps, not 10,000.
+            fast = pp.Regex(rf"(?:{_statement_re(_FAST_DEPTH)})++")
             fast.set_parse_action(self._fast)
             words = pp.Regex(rf"{_SKIP}{_TOKEN}(?:{_SKIP}{_TOKEN})*+")
             words.set_parse_action(self._words)
@@ -181,8 +183,8 @@ class _Parser:
                 out.append(Word(m.group(2), False, name, line(loc + m.start(2))))
         return out
 
-    def _fast(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
-        """Build the tree of a statement the fast regex matched whole.
+    def _fast(self, s: str, loc: int, toks: pp.ParseResults) -> list[Statement]:
+        """Build the trees of the statements the fast regex matched whole.
 
         `findall` hands back each token with the whitespace and comments
         before it, so lines are counted as we go, with no per-token search.
@@ -194,6 +196,7 @@ class _Parser:
         items: list[Word | Block] = []
         stack: list[tuple[list[Word | Block], list[Statement], int]] = []
         body: list[Statement] = []
+        done: list[Statement] = []
         for skip, quoted, bare, punct in _TOKENS.findall(toks[0]):
             if skip:
                 line += skip.count("\n")
@@ -213,8 +216,9 @@ class _Parser:
                 body.append(make_statement(tuple(items), name))
                 items = []
             else:
-                break
-        return make_statement(tuple(items), name)
+                done.append(make_statement(tuple(items), name))
+                items = []
+        return done
 
     def _raw(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
         text = toks[0]

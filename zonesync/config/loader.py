@@ -11,6 +11,7 @@ zones, views, keys, acls, primaries lists and files (BIND's
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import re
@@ -105,6 +106,7 @@ class _Builder(Definitions):
         self.path = path
         self.options = _Scope(index_block(self._first_block("options")), Source.OPTIONS)
         self.files: dict[str, tuple[Statement, bool]] = {}
+        self.checked_acls: set[int] = set()  # ids: the tree outlives the builder
 
     def _first_block(self, keyword: str) -> Block | None:
         for st in self.top.get(keyword, []):
@@ -148,7 +150,7 @@ class _Builder(Definitions):
             zone_statements = []
         views: list[View] = []
         seen_views: dict[str, Statement] = {}
-        zones_by_view: dict[str, dict[dns.name.Name, ZoneConfig]] = {}
+        zones_by_view: dict[str, dict[tuple[bytes, ...], ZoneConfig]] = {}
         if not view_statements:
             scope = _Scope({}, Source.VIEW)
             zones = self.load_zones(
@@ -208,33 +210,26 @@ class _Builder(Definitions):
         view: str,
         view_class: dns.rdataclass.RdataClass,
         scope: _Scope,
-        zones_by_view: dict[str, dict[dns.name.Name, ZoneConfig]],
+        zones_by_view: dict[str, dict[tuple[bytes, ...], ZoneConfig]],
         view_statement: Statement | None,
     ) -> list[ZoneConfig]:
         zones: list[ZoneConfig] = []
-        # Hint and redirect zones live apart from the others (BIND keeps
-        # them in their own tables), so `zone "."` may be one of each.
-        seen: dict[tuple[dns.name.Name, int, str], Statement] = {}
-        mine: dict[dns.name.Name, ZoneConfig] = {}
+        # Zones are compared as DNS names: by their lower-cased labels, one
+        # key per zone rather than one dns.name.Name hash per lookup. Hint
+        # and redirect zones live apart from the others (BIND keeps them in
+        # their own tables), so `zone "."` may be one of each. Without
+        # views, the same name in two classes is a duplicate too.
+        seen: dict[tuple[tuple[bytes, ...], int, str], Statement] = {}
+        mine: dict[tuple[bytes, ...], ZoneConfig] = {}
+        no_views = view_statement is None
         for st in statements:
-            zone = self.load_zone(
-                st, view, view_class, scope, zones_by_view, view_statement is None
-            )
+            zone = self.load_zone(st, view, view_class, scope, zones_by_view, no_views)
             if zone is None:
                 continue
             space = zone.type if zone.type in {ZoneType.HINT, ZoneType.REDIRECT} else ""
-            key = (zone.name, zone.rdclass, space)
+            labels = _labels(zone.name)
+            key = (labels, 0 if no_views else zone.rdclass, space)
             previous = seen.get(key)
-            if previous is None and view_statement is None:
-                # Without views, the same name in two classes is a duplicate too.
-                previous = next(
-                    (
-                        s
-                        for (n, _, sp), s in seen.items()
-                        if n == zone.name and sp == space
-                    ),
-                    None,
-                )
             if previous is not None:
                 self.problems.add(
                     st,
@@ -243,7 +238,7 @@ class _Builder(Definitions):
                 )
                 continue
             seen[key] = st
-            mine[zone.name] = zone
+            mine[labels] = zone
             zones.append(zone)
         zones_by_view[view] = mine
         return zones
@@ -254,7 +249,7 @@ class _Builder(Definitions):
         view: str,
         view_class: dns.rdataclass.RdataClass,
         scope: _Scope,
-        zones_by_view: dict[str, dict[dns.name.Name, ZoneConfig]],
+        zones_by_view: dict[str, dict[tuple[bytes, ...], ZoneConfig]],
         no_views: bool,
     ) -> ZoneConfig | None:
         words = words_of(st)
@@ -267,7 +262,7 @@ class _Builder(Definitions):
             self.problems.add(st, f"zone '{name_text}': is not a valid name")
             return None
         rdclass = view_class
-        class_text = dns.rdataclass.to_text(view_class)
+        class_text = _class_text(view_class)
         if len(words) > 1:
             class_text = words[1]
             try:
@@ -286,7 +281,7 @@ class _Builder(Definitions):
         type_st = body.get("type")
         if in_view_st:
             target = (words_of(in_view_st[0]) or [""])[0]
-            if name not in zones_by_view.get(target, {}):
+            if _labels(name) not in zones_by_view.get(target, {}):
                 self.problems.add(
                     in_view_st[0],
                     f"'in-view' zone '{name_text}' does not exist in view '{target}', "
@@ -313,9 +308,11 @@ class _Builder(Definitions):
         self.check_also_notify(body, scope)
         for clause in ZONE_ACLS:
             acl_st = self.inherited(body, scope, clause)
-            acl_block = block_of(acl_st) if acl_st is not None else None
-            if acl_block is not None:
-                self.check_aml_names(acl_block)
+            if acl_st is not None and id(acl_st) not in self.checked_acls:
+                self.checked_acls.add(id(acl_st))  # inherited ones: once, not per zone
+                acl_block = block_of(acl_st)
+                if acl_block is not None:
+                    self.check_aml_names(acl_block)
         self.check_parental_agents(body, name_text)
         ignored = tuple(sorted(k for k in body if k not in USED_ZONE_CLAUSES))
         file = None
@@ -564,6 +561,16 @@ def _zone_name(text: str) -> dns.name.Name:
         labels = [label.encode("ascii") for label in text.rstrip(".").split(".")]
         return dns.name.Name([*labels, b""])
     return dns.name.from_text(text)
+
+
+@functools.cache
+def _class_text(rdclass: dns.rdataclass.RdataClass) -> str:
+    return dns.rdataclass.to_text(rdclass)
+
+
+def _labels(name: dns.name.Name) -> tuple[bytes, ...]:
+    """A zone's identity as a DNS name: its labels, ASCII lower-cased."""
+    return tuple(label.lower() for label in name.labels)
 
 
 def _canonical(name: dns.name.Name) -> str:
