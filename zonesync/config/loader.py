@@ -217,18 +217,16 @@ class _Builder(Definitions):
         # Zones are compared as DNS names: by their lower-cased labels, one
         # key per zone rather than one dns.name.Name hash per lookup. Hint
         # and redirect zones live apart from the others (BIND keeps them in
-        # their own tables), so `zone "."` may be one of each. Without
-        # views, the same name in two classes is a duplicate too.
+        # their own tables), so `zone "."` may be one of each.
         seen: dict[tuple[tuple[bytes, ...], int, str], Statement] = {}
         mine: dict[tuple[bytes, ...], ZoneConfig] = {}
-        no_views = view_statement is None
         for st in statements:
-            zone = self.load_zone(st, view, view_class, scope, zones_by_view, no_views)
+            zone = self.load_zone(st, view, view_class, scope, zones_by_view)
             if zone is None:
                 continue
             space = zone.type if zone.type in {ZoneType.HINT, ZoneType.REDIRECT} else ""
             labels = _labels(zone.name)
-            key = (labels, 0 if no_views else zone.rdclass, space)
+            key = (labels, zone.rdclass, space)
             previous = seen.get(key)
             if previous is not None:
                 self.problems.add(
@@ -250,7 +248,6 @@ class _Builder(Definitions):
         view_class: dns.rdataclass.RdataClass,
         scope: _Scope,
         zones_by_view: dict[str, dict[tuple[bytes, ...], ZoneConfig]],
-        no_views: bool,
     ) -> ZoneConfig | None:
         words = words_of(st)
         if not words:
@@ -270,7 +267,7 @@ class _Builder(Definitions):
             except dns.exception.DNSException:
                 self.problems.add(st, f"zone '{name_text}': unknown class '{words[1]}'")
                 return None
-            if rdclass != view_class and not no_views:
+            if rdclass != view_class:
                 self.problems.add(
                     st,
                     f"zone '{name_text}': class '{words[1]}' does not match view/default class",
