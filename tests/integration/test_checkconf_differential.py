@@ -47,6 +47,12 @@ SNIPPETS = {
     ),
     "class-without-views": 'zone "a" ch { type hint; file "h"; };',
     "class-in-view": 'view "v" ch { zone "a" { type hint; file "h"; }; };',
+    "names-ignore-case": (
+        "acl Inside { 10/8; };\nprimaries Up { 192.0.2.1; };\n"
+        "primaries up2 { UP; };\noptions { allow-query { INSIDE; }; };\n"
+        'zone "a" { type secondary; primaries { up2; }; };'
+    ),
+    "list-duplicate-by-case": "primaries P { 192.0.2.1; };\nprimaries p { 192.0.2.2; };",
     "truncated-hmac": f'key "t" {{ algorithm hmac-sha512-256; secret "{SECRET}"; }};',
     "nested-acls": (
         "acl a { 10/8; !10.1/16; };\nacl b { a; { key k; 192.0.2.0/24; }; };\n"

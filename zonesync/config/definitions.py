@@ -152,6 +152,7 @@ class Definitions:
     def __init__(self, top: dict[str, list[Statement]]) -> None:
         self.top = top
         self.problems = _Problems()
+        # Named by case-insensitive names, as in BIND: keys are lower case.
         self.acls: dict[str, Acl] = {}
         self.remotes: dict[str, Remote] = {}
         self.parental: dict[str, Remote] = {}
@@ -248,7 +249,7 @@ class Definitions:
                 found = body.get(clause)
                 return words_of(found[0])[0] if found and words_of(found[0]) else None
 
-            self.tls[words[0]] = Tls(
+            self.tls[words[0].lower()] = Tls(
                 words[0],
                 text("ca-file"),
                 text("cert-file"),
@@ -263,18 +264,19 @@ class Definitions:
             if not words:
                 continue
             name = words[0]
-            if name in seen:
+            if name.lower() in seen:
                 self.problems.add(
                     st,
-                    f"attempt to redefine acl '{name}' previous definition: {where(seen[name])}",
+                    f"attempt to redefine acl '{name}' previous definition: "
+                    f"{where(seen[name.lower()])}",
                 )
                 continue
             if name.lower() in BUILTIN_ACLS:
                 self.problems.add(st, f"attempt to redefine builtin acl '{name}'")
                 continue
-            seen[name] = st
-        for name, st in seen.items():
-            self.acls[name] = Acl(name, self.aml(block_of(st)))
+            seen[name.lower()] = st
+        for key, st in seen.items():
+            self.acls[key] = Acl(words_of(st)[0], self.aml(block_of(st)))
         self._acl_statements = seen
 
     def aml(self, block: Block | None) -> AddressMatchList:
@@ -357,13 +359,14 @@ class Definitions:
                 continue
             if _parse_network(first.text) is not None or "/" in first.text:
                 continue
-            if first.text not in self.acls:
+            key = first.text.lower()
+            if key not in self.acls:
                 self.problems.add(first, f"undefined ACL '{first.text}'")
-            elif first.text not in self._acls_checked:
+            elif key not in self._acls_checked:
                 # An acl's own references are checked when something uses
                 # it: BIND accepts `acl a { nosuch; };` if `a` is unused.
-                self._acls_checked.add(first.text)
-                definition = block_of(self._acl_statements[first.text])
+                self._acls_checked.add(key)
+                definition = block_of(self._acl_statements[key])
                 if definition is not None:
                     self.check_aml_names(definition)
 
@@ -392,15 +395,16 @@ class Definitions:
         if not words:
             return
         name = words[0]
-        if name in defined:
+        key = name.lower()
+        if key in defined:
             self.problems.add(
                 st,
-                f"{keyword} list '{name}' is duplicated: also defined at {where(defined[name])}",
+                f"{keyword} list '{name}' is duplicated: also defined at {where(defined[key])}",
             )
             return
-        defined[name] = st
+        defined[key] = st
         port = port_after(words[1:])
-        into[name] = Remote(name, port, self.remote_entries(block_of(st)))
+        into[key] = Remote(name, port, self.remote_entries(block_of(st)))
 
     def remote_entries(self, block: Block | None) -> tuple[RemoteEntry, ...]:
         """The entries of a remote list as written (named lists not expanded)."""
@@ -432,15 +436,15 @@ class Definitions:
         assert block is not None or not entries
         nodes = block.statements if block is not None else ()
         for entry, node in zip(entries, nodes, strict=False):
-            if entry.list_name is not None and entry.list_name not in lists:
+            if entry.list_name is not None and entry.list_name.lower() not in lists:
                 noun = "parental-agents" if kind == "parental-agents" else "primaries"
                 self.problems.add(
                     node, f"unable to find {noun} list '{entry.list_name}'"
                 )
             if (
                 entry.tls is not None
-                and entry.tls not in self.tls
-                and entry.tls not in BUILTIN_TLS
+                and entry.tls.lower() not in self.tls
+                and entry.tls.lower() not in BUILTIN_TLS
             ):
                 self.problems.add(node, f"tls '{entry.tls}' is not defined")
         return entries
@@ -462,11 +466,12 @@ class Definitions:
                 yield RemoteServer(
                     entry.address, entry.port or port, entry.key, entry.tls
                 )
-            elif entry.list_name is not None and entry.list_name not in visiting:
+            elif entry.list_name is not None:
+                name = entry.list_name.lower()
                 lists = self.remotes if lists is None else lists
-                remote = lists.get(entry.list_name)
-                if remote is not None:
-                    inner = visiting | {entry.list_name}
+                remote = lists.get(name)
+                if remote is not None and name not in visiting:
+                    inner = visiting | {name}
                     yield from self.expand(
                         remote.entries, remote.port or port, inner, lists
                     )

@@ -345,7 +345,7 @@ class _Builder(Definitions):
         servers = self.expand_servers(tuple(entries), port_after(words_of(clause)))
         self.check_key_names(clause, entries)
         unresolved = any(
-            e.list_name not in self.remotes for e in entries if e.list_name
+            e.list_name.lower() not in self.remotes for e in entries if e.list_name
         )
         if needs and not servers and not unresolved:
             self.problems.add(st, f"zone '{name_text}': empty 'primaries' entry")

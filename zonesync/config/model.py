@@ -156,7 +156,7 @@ def _element_matches(
                 return True
         return kind == "localhost" and address.is_loopback
     if kind in {"acl", "nested"}:
-        inner = element.nested if kind == "nested" else acls.get(element.name)
+        inner = element.nested if kind == "nested" else acls.get(element.name.lower())
         if inner is None:
             return False
         return inner.evaluate(address, key, acls, local_addresses, depth + 1) is True
@@ -281,10 +281,10 @@ class Config:
     directory: Path
     views: tuple[View, ...]
     keys: Mapping[str, TsigKey]
-    acls: Mapping[str, Acl]
-    remotes: Mapping[str, Remote]
+    acls: Mapping[str, Acl]  # by lower-case name: BIND's acl names ignore case
+    remotes: Mapping[str, Remote]  # by lower-case name, as acls
     servers: tuple[Server, ...]
-    tls: Mapping[str, Tls]
+    tls: Mapping[str, Tls]  # by lower-case name, as acls
     server_settings: Mapping[str, Setting]  # transfers-in, listen-on, ...
 
     @property

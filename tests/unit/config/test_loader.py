@@ -290,6 +290,23 @@ def test_tabs_do_not_shift_line_numbers(tmp_path: Path) -> None:
     ]
 
 
+def test_acl_list_and_tls_names_ignore_case_as_in_bind(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        "acl Inside { 10/8; };\ntls T { };\nprimaries Up { 192.0.2.1 tls t; };\n"
+        "options { allow-transfer { INSIDE; }; };\n"
+        'zone "a" { type secondary; primaries { up; }; };\n',
+    )
+    (zone,) = config.zones
+    assert [(str(p.address), p.tls) for p in zone.primaries] == [("192.0.2.1", "t")]
+    acls = {name: acl.elements for name, acl in config.acls.items()}
+    transfer = zone.setting("allow-transfer")
+    assert transfer.match(ipaddress.ip_address("10.1.2.3"), acls=acls)  # type: ignore[attr-defined]
+    assert problems(tmp_path, "acl A { any; };\nacl a { none; };\n") == [
+        "named.conf:2: attempt to redefine acl 'a' previous definition: named.conf:1"
+    ]
+
+
 def test_hint_and_redirect_zones_do_not_clash_with_others(tmp_path: Path) -> None:
     config = load(
         tmp_path,
