@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from zonesync.config.checks_util import Problems, parse_name, text
 from zonesync.config.grammar import Block, Statement, Word
+from zonesync.config.model import BUILTIN_ACLS
 
-BUILTIN_ACLS = frozenset({"any", "none", "localhost", "localnets"})
 _GEOIP2_DATABASES = frozenset({"country", "city", "asnum", "isp", "domain"})
 # Search types of the legacy GeoIP API that GeoIP2 does not have.
 _GEOIP2_MISSING = frozenset({"area", "areacode", "netspeed", "regionname"})

@@ -12,6 +12,7 @@ named-checkconf 9.18.49): `dns_name_fromtext`, `isc_base64_decodestring`,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,7 @@ from zonesync.config.grammar import Block, Statement, Word
 from zonesync.errors import ConfigProblem
 
 Node = Word | Block | Statement
+_MAYBE_ADDRESS = re.compile(r"[0-9a-fA-F:.]+(?:%\S*)?\Z")
 
 
 class Problems:
@@ -99,26 +101,14 @@ def value(statement: Statement | None, index: int = 1) -> Word | Block | None:
 
 def word(statement: Statement | None, index: int = 1) -> Word | None:
     """The item at `index` if it is a word."""
-    if statement is None:
-        return None
-    items = statement.items
-    if index < len(items):
-        item = items[index]
-        if isinstance(item, Word):
-            return item
-    return None
+    item = value(statement, index)
+    return item if isinstance(item, Word) else None
 
 
 def text(statement: Statement | None, index: int = 1) -> str | None:
     """The text of the word at `index`."""
-    if statement is None:
-        return None
-    items = statement.items
-    if index < len(items):
-        item = items[index]
-        if isinstance(item, Word):
-            return item.text
-    return None
+    found = word(statement, index)
+    return found.text if found is not None else None
 
 
 def block(statement: Statement | None) -> Block | None:
@@ -511,8 +501,15 @@ def parse_prefix(
     return parsed, bits
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """A bare IPv4 or IPv6 address (an IPv6 scope suffix is ignored)."""
+    """A bare IPv4 or IPv6 address (an IPv6 scope suffix is ignored).
+
+    Cached, and names (acls, lists) skip the exception: the loader asks
+    this for every primaries entry of every zone.
+    """
+    if not _MAYBE_ADDRESS.match(raw):
+        return None
     try:
         return ipaddress.ip_address(raw.split("%", 1)[0])
     except ValueError:

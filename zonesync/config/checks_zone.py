@@ -13,6 +13,9 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import dns.exception
+import dns.rdataclass
+
 from zonesync.config.checks_options import (
     OPTION_KEYWORDS,
     Context,
@@ -38,39 +41,11 @@ from zonesync.config.checks_util import (
     word,
 )
 from zonesync.config.checks_view import NONZERO, check_forward, check_nonzero
+from zonesync.config.definitions import ZONE_ACLS
 from zonesync.config.grammar import Block, Statement, Word
+from zonesync.config.model import ZONE_TYPES, ZoneType
 from zonesync.errors import ConfigProblem
 
-PRIMARY = "primary"
-SECONDARY = "secondary"
-MIRROR = "mirror"
-STUB = "stub"
-STATIC_STUB = "static-stub"
-FORWARD = "forward"
-HINT = "hint"
-DELEGATION = "delegation-only"
-REDIRECT = "redirect"
-IN_VIEW = "in-view"
-
-ZONE_TYPES = {
-    "primary": PRIMARY,
-    "master": PRIMARY,
-    "secondary": SECONDARY,
-    "slave": SECONDARY,
-    "mirror": MIRROR,
-    "stub": STUB,
-    "static-stub": STATIC_STUB,
-    "forward": FORWARD,
-    "hint": HINT,
-    "delegation-only": DELEGATION,
-    "redirect": REDIRECT,
-}
-_ZONE_ACLS = (
-    "allow-notify",
-    "allow-transfer",
-    "allow-update",
-    "allow-update-forwarding",
-)
 ZONE_SOURCES = (
     "transfer-source",
     "transfer-source-v6",
@@ -80,23 +55,19 @@ ZONE_SOURCES = (
     "parental-source-v6",
 )
 _DIALUPS = {
-    "notify": (PRIMARY, SECONDARY),
-    "notify-passive": (SECONDARY,),
-    "passive": (SECONDARY, STUB),
-    "refresh": (SECONDARY, STUB),
+    "notify": (ZoneType.PRIMARY, ZoneType.SECONDARY),
+    "notify-passive": (ZoneType.SECONDARY,),
+    "passive": (ZoneType.SECONDARY, ZoneType.STUB),
+    "refresh": (ZoneType.SECONDARY, ZoneType.STUB),
 }
-_CLASSES = {"in": 1, "ch": 3, "chaos": 3, "hs": 4, "hesiod": 4, "none": 254, "any": 255}
 
 
 def parse_class(raw: str) -> int | None:
-    """The number of an RR class as `dns_rdataclass_fromtext()` reads it."""
-    lowered = raw.lower()
-    if lowered in _CLASSES:
-        return _CLASSES[lowered]
-    if lowered.startswith("class") and lowered[5:].isdigit() and lowered[5:].isascii():
-        number = int(lowered[5:])
-        return number if number <= 0xFFFF else None
-    return None
+    """The number of an RR class (IN, CH, CHAOS, HS, CLASS42, ...), or None."""
+    try:
+        return int(dns.rdataclass.from_text(raw))
+    except (dns.exception.DNSException, ValueError):
+        return None
 
 
 @dataclass
@@ -142,7 +113,7 @@ class View:
 
     def prepare(self, config: Config) -> None:
         """Look up what this view's zones inherit."""
-        for name in (*_ZONE_ACLS, "dnssec-policy", "key-directory"):
+        for name in (*ZONE_ACLS, "dnssec-policy", "key-directory"):
             self.inherited[name] = lookup(name, self.opts, config.options)
         self.root_forwarders = lookup("forwarders", self.opts, config.options)
 
@@ -196,21 +167,21 @@ def check_zone(
     keys = zopts.first
     typestr = ""
     if "in-view" in keys:
-        ztype = IN_VIEW
+        ztype = ZoneType.IN_VIEW
     else:
         typestr = text(zopts.get("type")) or ""
         found_type = ZONE_TYPES.get(typestr.lower())
         if found_type is None:
             return  # no or an unknown type: the loader reports it
         ztype = found_type
-        if ztype is REDIRECT and zname_text != ".":
+        if ztype is ZoneType.REDIRECT and zname_text != ".":
             return
     class_word = items[2] if len(items) > 3 else None
     if isinstance(class_word, Word) and parse_class(class_word.text) != view.rdclass:
         return
-    if ztype is not HINT and ztype is not REDIRECT:
+    if ztype is not ZoneType.HINT and ztype is not ZoneType.REDIRECT:
         view.zones.append((zname_text, typestr.lower()))
-    if ztype is IN_VIEW:
+    if ztype is ZoneType.IN_VIEW:
         allowed = 1 + ("forward" in keys) + ("forwarders" in keys)
         if len(keys) > allowed:
             problems.add(
@@ -241,7 +212,7 @@ def check_zone(
                     f"zone '{zname_text}': option 'dnssec-policy {kaspname}' has no matching dnssec-policy config",
                 )
 
-    for name in _ZONE_ACLS:
+    for name in ZONE_ACLS:
         own = keys.get(name)
         if own is not None:
             found, outcome = _check_zone_acl(own, config)
@@ -260,7 +231,7 @@ def check_zone(
         if outcome is not None:
             status = outcome
 
-    if ztype is MIRROR:
+    if ztype is ZoneType.MIRROR:
         notify = zopts.get("notify")
         setting = (text(notify) or "").lower()
         if notify is not None and setting not in ("no", "false", "0", "explicit"):
@@ -280,13 +251,13 @@ def check_zone(
                 )
                 status = "failure"
 
-    if ztype is MIRROR and not _recursion_available(view, config):
+    if ztype is ZoneType.MIRROR and not _recursion_available(view, config):
         problems.add(
             body,
             f"zone '{zname_text}': mirror zones cannot be used if recursion is disabled",
         )
 
-    if (ztype is PRIMARY or ztype is SECONDARY) and (
+    if (ztype is ZoneType.PRIMARY or ztype is ZoneType.SECONDARY) and (
         has_policy
         or inherited["allow-update"] is not None
         or not keys.keys().isdisjoint(_GATED_DYNAMIC)
@@ -295,7 +266,11 @@ def check_zone(
             statement, zopts, ztype, kasp, has_policy, status, view, config, problems
         )
 
-    if "dialup" in keys and ztype in (PRIMARY, SECONDARY, STUB):
+    if "dialup" in keys and ztype in (
+        ZoneType.PRIMARY,
+        ZoneType.SECONDARY,
+        ZoneType.STUB,
+    ):
         dialup = zopts.get("dialup")
         mode = text(dialup)
         if dialup is not None and mode is not None and as_bool(dialup) is None:
@@ -314,7 +289,7 @@ def check_zone(
     if "forward" in keys or "forwarders" in keys:
         check_forward(zopts, view.root_forwarders if is_root else None, problems)
 
-    if ztype is STATIC_STUB:
+    if ztype is ZoneType.STATIC_STUB:
         _check_static_stub(statement, zopts, zname_text, problems)
 
     if kaspname is not None and kaspname != "none" and parse_name(zname_text):
@@ -411,7 +386,7 @@ def _check_dynamic(
                 problems.items.extend(again)
                 problems.add(acl, f"acl expansion failed: {status}")
     signing = as_bool(zopts.get("inline-signing")) is True
-    primary = ztype is PRIMARY
+    primary = ztype is ZoneType.PRIMARY
     if has_policy and not ddns and not signing and kasp is not None:
         without = (
             " without a configured 'allow-update' or 'update-policy'" if primary else ""
@@ -446,7 +421,7 @@ def _check_dynamic(
             where(signing_type),
             f"sig-signing-type: {number} out of range [65280..65535]",
         )
-    secondary = ztype is SECONDARY
+    secondary = ztype is ZoneType.SECONDARY
     if zopts.first.keys().isdisjoint(_SIGNING_OPTIONS):
         return
     for name, needs_signing, refuses_policy in _SIGNING_OPTIONS_ORDER:

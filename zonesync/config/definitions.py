@@ -11,19 +11,19 @@ import base64
 import binascii
 import functools
 import ipaddress
-import re
 from collections.abc import Iterator, Sequence
 
 import dns.exception
 import dns.name
 import dns.tsig
 
+from zonesync.config.checks_util import Problems, block, parse_address
 from zonesync.config.grammar import Block, Statement, Word
 from zonesync.config.model import (
+    BUILTIN_ACLS,
     NONE,
     Acl,
     AddressMatchList,
-    IPAddress,
     MatchElement,
     Remote,
     RemoteEntry,
@@ -32,9 +32,7 @@ from zonesync.config.model import (
     Tls,
     TsigKey,
 )
-from zonesync.errors import ConfigProblem
 
-BUILTIN_ACLS = frozenset({"any", "none", "localhost", "localnets"})
 BUILTIN_TLS = frozenset({"ephemeral", "none"})
 _ALGORITHMS: dict[str, tuple[dns.name.Name, int]] = {
     "hmac-md5": (dns.tsig.HMAC_MD5, 128),
@@ -72,17 +70,6 @@ _NOT_ACLS = frozenset(
 )
 
 
-_MAYBE_IP = re.compile(r"[0-9a-fA-F:.]+(?:%\S*)?\Z")
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[ConfigProblem] = []
-
-    def add(self, node: Word | Statement | Block, message: str) -> None:
-        self.items.append(ConfigProblem(node.file, node.line, message))
-
-
 def words_of(st: Statement) -> list[str]:
     """The words of a statement after its keyword, up to its first block."""
     out = []
@@ -93,36 +80,18 @@ def words_of(st: Statement) -> list[str]:
     return out
 
 
-def block_of(st: Statement) -> Block | None:
-    for item in st.items:
-        if isinstance(item, Block):
-            return item
-    return None
-
-
-def index_block(block: Block | None) -> dict[str, list[Statement]]:
-    """Statements of a block by keyword (masters folded into primaries)."""
+def index_block(body: Block | None) -> dict[str, list[Statement]]:
+    """Statements of a block by keyword, in file order."""
     out: dict[str, list[Statement]] = {}
-    if block is None:
+    if body is None:
         return out
-    for st in block.statements:
+    for st in body.statements:
         out.setdefault(st.keyword, []).append(st)
     return out
 
 
-def where(node: Word | Statement | Block) -> str:
+def location(node: Word | Statement | Block) -> str:
     return f"{node.file}:{node.line}"
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_ip(text: str) -> IPAddress | None:
-    """An IPv4 or IPv6 address (a `%zone` suffix dropped), or None."""
-    if not _MAYBE_IP.match(text):  # list and acl names: skip the exception
-        return None
-    try:
-        return ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -131,7 +100,7 @@ def _remote_entries(statements: tuple[tuple[str, ...], ...]) -> tuple[RemoteEntr
     for words in statements:
         if not words:
             continue
-        address = _parse_ip(words[0])
+        address = parse_address(words[0])
         opts = _pairs(list(words[1:]))
         port = opts.get("port")
         entries.append(
@@ -151,7 +120,7 @@ class Definitions:
 
     def __init__(self, top: dict[str, list[Statement]]) -> None:
         self.top = top
-        self.problems = _Problems()
+        self.problems = Problems()
         # Named by case-insensitive names, as in BIND: keys are lower case.
         self.acls: dict[str, Acl] = {}
         self.remotes: dict[str, Remote] = {}
@@ -184,14 +153,14 @@ class Definitions:
             if previous is not None:
                 self.problems.add(
                     st,
-                    f"key '{name}': already exists previous definition: {where(previous[1])}",
+                    f"key '{name}': already exists previous definition: {location(previous[1])}",
                 )
                 continue
             keys[canonical] = (self.load_key(st, name), st)
         return keys
 
     def load_key(self, st: Statement, name: str) -> TsigKey | None:
-        body = index_block(block_of(st))
+        body = index_block(block(st))
         algorithm = body.get("algorithm")
         secret = body.get("secret")
         if not algorithm or not secret:
@@ -241,7 +210,7 @@ class Definitions:
             words = words_of(st)
             if not words:
                 continue
-            body = index_block(block_of(st))
+            body = index_block(block(st))
 
             def text(
                 clause: str, body: dict[str, list[Statement]] = body
@@ -268,7 +237,7 @@ class Definitions:
                 self.problems.add(
                     st,
                     f"attempt to redefine acl '{name}' previous definition: "
-                    f"{where(seen[name.lower()])}",
+                    f"{location(seen[name.lower()])}",
                 )
                 continue
             if name.lower() in BUILTIN_ACLS:
@@ -276,15 +245,15 @@ class Definitions:
                 continue
             seen[name.lower()] = st
         for key, st in seen.items():
-            self.acls[key] = Acl(words_of(st)[0], self.aml(block_of(st)))
+            self.acls[key] = Acl(words_of(st)[0], self.aml(block(st)))
         self._acl_statements = seen
 
-    def aml(self, block: Block | None) -> AddressMatchList:
+    def aml(self, body: Block | None) -> AddressMatchList:
         """Convert an address match list (its shape was checked by the grammar)."""
-        if block is None:
+        if body is None:
             return NONE
         elements = []
-        for st in block.statements:
+        for st in body.statements:
             items = list(st.items)
             negated = False
             if (
@@ -335,16 +304,16 @@ class Definitions:
             if keyword == "acl":
                 continue
             if keyword in _AML_CLAUSES:
-                block = block_of(st)
-                if block is not None:
-                    self.check_aml_names(block)
+                found = block(st)
+                if found is not None:
+                    self.check_aml_names(found)
                 continue
             for item in st.items:
                 if isinstance(item, Block):
                     self.check_acl_references(item.statements, keyword)
 
-    def check_aml_names(self, block: Block) -> None:
-        for st in block.statements:
+    def check_aml_names(self, body: Block) -> None:
+        for st in body.statements:
             items = [i for i in st.items if not (isinstance(i, Word) and i.text == "!")]
             if not items:
                 continue
@@ -366,7 +335,7 @@ class Definitions:
                 # An acl's own references are checked when something uses
                 # it: BIND accepts `acl a { nosuch; };` if `a` is unused.
                 self._acls_checked.add(key)
-                definition = block_of(self._acl_statements[key])
+                definition = block(self._acl_statements[key])
                 if definition is not None:
                     self.check_aml_names(definition)
 
@@ -399,21 +368,21 @@ class Definitions:
         if key in defined:
             self.problems.add(
                 st,
-                f"{keyword} list '{name}' is duplicated: also defined at {where(defined[key])}",
+                f"{keyword} list '{name}' is duplicated: also defined at {location(defined[key])}",
             )
             return
         defined[key] = st
         port = port_after(words[1:])
-        into[key] = Remote(name, port, self.remote_entries(block_of(st)))
+        into[key] = Remote(name, port, self.remote_entries(block(st)))
 
-    def remote_entries(self, block: Block | None) -> tuple[RemoteEntry, ...]:
+    def remote_entries(self, body: Block | None) -> tuple[RemoteEntry, ...]:
         """The entries of a remote list as written (named lists not expanded)."""
-        if block is None:
+        if body is None:
             return ()
         return _remote_entries(
             tuple(
                 tuple(i.text for i in st.items if isinstance(i, Word))
-                for st in block.statements
+                for st in body.statements
             )
         )
 
@@ -431,10 +400,9 @@ class Definitions:
         self, st: Statement, lists: dict[str, Remote], kind: str
     ) -> list[RemoteEntry]:
         """Check the entries of a remote list: named lists exist, tls is defined."""
-        entries = list(self.remote_entries(block_of(st)))
-        block = block_of(st)
-        assert block is not None or not entries
-        nodes = block.statements if block is not None else ()
+        body = block(st)
+        entries = list(self.remote_entries(body))
+        nodes = body.statements if body is not None else ()
         for entry, node in zip(entries, nodes, strict=False):
             if entry.list_name is not None and entry.list_name.lower() not in lists:
                 noun = "parental-agents" if kind == "parental-agents" else "primaries"
@@ -489,11 +457,11 @@ class Definitions:
             network = _parse_network(words[0])
             if network is None:
                 continue
-            body = index_block(block_of(st))
+            body = index_block(block(st))
             key_name: str | None = None
             for key_st in body.get("keys", []):
                 key_words = [w for w in words_of(key_st) if w]
-                inner = block_of(key_st)
+                inner = block(key_st)
                 if inner is not None:
                     key_words = [
                         s.items[0].text
@@ -559,12 +527,12 @@ def _canonical_key(name: str) -> str:
 
 def _parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     address, slash, length = text.partition("/")
-    ip = _parse_ip(address)
+    ip = parse_address(address)
     if ip is None:
         # BIND accepts abbreviated IPv4 prefixes such as 10/8 and 192.168/16.
         parts = address.split(".")
         if slash and 0 < len(parts) < 4 and all(p.isdigit() for p in parts):
-            ip = _parse_ip(".".join(parts + ["0"] * (4 - len(parts))))
+            ip = parse_address(".".join(parts + ["0"] * (4 - len(parts))))
         if ip is None:
             return None
     try:

@@ -26,14 +26,14 @@ import dns.rdataclass
 import dns.tsig
 
 from zonesync.config.checks import check_semantics
+from zonesync.config.checks_util import block
 from zonesync.config.clauses import check_grammar
 from zonesync.config.definitions import (
     ZONE_ACLS,
     Definitions,
-    block_of,
     index_block,
+    location,
     port_after,
-    where,
     words_of,
 )
 from zonesync.config.effective import (
@@ -48,6 +48,7 @@ from zonesync.config.include import load_tree
 from zonesync.config.model import (
     ANY,
     NONE,
+    ZONE_TYPES,
     Config,
     RemoteEntry,
     RemoteServer,
@@ -65,19 +66,6 @@ DEFAULT_VIEW = "_default"
 _BUILTIN_VIEWS = frozenset(
     {(DEFAULT_VIEW, dns.rdataclass.IN), ("_bind", dns.rdataclass.CH)}
 )
-_TYPES = {
-    "master": ZoneType.PRIMARY,
-    "primary": ZoneType.PRIMARY,
-    "slave": ZoneType.SECONDARY,
-    "secondary": ZoneType.SECONDARY,
-    "mirror": ZoneType.MIRROR,
-    "stub": ZoneType.STUB,
-    "static-stub": ZoneType.STATIC_STUB,
-    "forward": ZoneType.FORWARD,
-    "hint": ZoneType.HINT,
-    "redirect": ZoneType.REDIRECT,
-    "delegation-only": ZoneType.DELEGATION_ONLY,
-}
 
 
 # TSIG algorithms BIND 9.18 accepts for a `key`, with the digest length in
@@ -110,7 +98,7 @@ class _Builder(Definitions):
 
     def _first_block(self, keyword: str) -> Block | None:
         for st in self.top.get(keyword, []):
-            return block_of(st)
+            return block(st)
         return None
 
     def build(self) -> Config:
@@ -170,7 +158,7 @@ class _Builder(Definitions):
             if name in seen_views:
                 self.problems.add(
                     st,
-                    f"view '{name}': already exists previous definition: {where(seen_views[name])}",
+                    f"view '{name}': already exists previous definition: {location(seen_views[name])}",
                 )
                 continue
             seen_views[name] = st
@@ -182,7 +170,7 @@ class _Builder(Definitions):
                     self.problems.add(st, f"view '{name}': unknown class '{words[1]}'")
             if (name, rdclass) in _BUILTIN_VIEWS:
                 self.problems.add(st, f"attempt to redefine builtin view '{name}'")
-            body = index_block(block_of(st))
+            body = index_block(block(st))
             scope = _Scope(body, Source.VIEW)
             scope.keys = self.load_keys(body.get("key", []), self.keys)
             self.load_servers(body.get("server", []), scope.keys)
@@ -195,8 +183,8 @@ class _Builder(Definitions):
                 View(
                     name,
                     rdclass,
-                    self.aml(block_of(match_clients[0])) if match_clients else ANY,
-                    self.aml(block_of(match_destinations[0]))
+                    self.aml(block(match_clients[0])) if match_clients else ANY,
+                    self.aml(block(match_destinations[0]))
                     if match_destinations
                     else ANY,
                     tuple(zones),
@@ -232,7 +220,7 @@ class _Builder(Definitions):
                 self.problems.add(
                     st,
                     f"zone '{_canonical(zone.name)}': already exists previous definition: "
-                    f"{where(previous)}",
+                    f"{location(previous)}",
                 )
                 continue
             seen[key] = st
@@ -273,7 +261,7 @@ class _Builder(Definitions):
                     f"zone '{name_text}': class '{words[1]}' does not match view/default class",
                 )
                 return None
-        body = index_block(block_of(st))
+        body = index_block(block(st))
         in_view_st = body.get("in-view")
         type_st = body.get("type")
         if in_view_st:
@@ -292,7 +280,7 @@ class _Builder(Definitions):
             self.problems.add(st, f"zone '{name_text}': type not present")
             return None
         type_text = words_of(type_st[0])[0]
-        ztype = _TYPES.get(type_text.lower())
+        ztype = ZONE_TYPES.get(type_text.lower())
         if ztype is None:
             return None  # the grammar check reports an unknown type
         primaries = self.zone_primaries(st, body, name_text, ztype, scope)
@@ -307,7 +295,7 @@ class _Builder(Definitions):
             acl_st = self.inherited(body, scope, clause)
             if acl_st is not None and id(acl_st) not in self.checked_acls:
                 self.checked_acls.add(id(acl_st))  # inherited ones: once, not per zone
-                acl_block = block_of(acl_st)
+                acl_block = block(acl_st)
                 if acl_block is not None:
                     self.check_aml_names(acl_block)
         self.check_parental_agents(body, name_text)
@@ -413,7 +401,7 @@ class _Builder(Definitions):
         if previous is not None and (writeable or previous[1]):
             self.problems.add(
                 file_st,
-                f"writeable file '{file_text}': already in use: {where(previous[0])}",
+                f"writeable file '{file_text}': already in use: {location(previous[0])}",
             )
             return
         if previous is None or writeable:
@@ -490,9 +478,9 @@ class _Builder(Definitions):
         if convert is not None:
             return convert(words_of(st))
         if clause == "also-notify":
-            entries = self.remote_entries(block_of(st))
+            entries = self.remote_entries(block(st))
             return self.expand_servers(entries, port_after(words_of(st)))
-        return self.aml(block_of(st))
+        return self.aml(block(st))
 
     def server_settings(self) -> dict[str, Setting]:
         out: dict[str, Setting] = {}
@@ -511,7 +499,7 @@ class _Builder(Definitions):
                 out[clause] = Setting(((ANY, 53),), Source.DEFAULT)
                 continue
             value = tuple(
-                (self.aml(block_of(st)), port_after(words_of(st)) or 53) for st in found
+                (self.aml(block(st)), port_after(words_of(st)) or 53) for st in found
             )
             out[clause] = Setting(value, Source.OPTIONS)
         catalog = options.get("catalog-zones")
@@ -523,20 +511,20 @@ class _Builder(Definitions):
 
 
 def _catalog_zones(st: Statement) -> Iterator[str]:
-    block = block_of(st)
-    if block is None:
+    body = block(st)
+    if body is None:
         return
-    for entry in block.statements:
+    for entry in body.statements:
         words = [i.text for i in entry.items if isinstance(i, Word)]
         if len(words) >= 2 and words[0].lower() == "zone":
             yield words[1]
 
 
 def _is_none_list(st: Statement) -> bool:
-    block = block_of(st)
-    if block is None or len(block.statements) != 1:
+    body = block(st)
+    if body is None or len(body.statements) != 1:
         return False
-    items = block.statements[0].items
+    items = body.statements[0].items
     return (
         len(items) == 1
         and isinstance(items[0], Word)

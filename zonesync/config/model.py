@@ -35,6 +35,25 @@ class ZoneType(StrEnum):
     IN_VIEW = "in-view"
 
 
+# Each spelling of `type` BIND 9.18 accepts; `master` and `slave` are the
+# old names of primary and secondary.
+ZONE_TYPES: Mapping[str, ZoneType] = {
+    "master": ZoneType.PRIMARY,
+    "primary": ZoneType.PRIMARY,
+    "slave": ZoneType.SECONDARY,
+    "secondary": ZoneType.SECONDARY,
+    "mirror": ZoneType.MIRROR,
+    "stub": ZoneType.STUB,
+    "static-stub": ZoneType.STATIC_STUB,
+    "forward": ZoneType.FORWARD,
+    "hint": ZoneType.HINT,
+    "redirect": ZoneType.REDIRECT,
+    "delegation-only": ZoneType.DELEGATION_ONLY,
+}
+# The builtin acl names of address match lists.
+BUILTIN_ACLS = frozenset({"any", "none", "localhost", "localnets"})
+
+
 class Source(StrEnum):
     """Where an effective value came from."""
 
