@@ -19,6 +19,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+def require_file(path: Path, package: str) -> Path:
+    """A file a Debian package installs; skip without it, but fail in CI."""
+    if not path.exists():
+        if os.environ.get("ZONESYNC_REQUIRE_NAMED") == "1":
+            pytest.fail(f"{path} is required (install {package}) but missing")
+        pytest.skip(f"{path} is missing (install {package})")
+    return path
+
+
 def require_tool(name: str) -> str:
     """The path of a BIND tool; skip without it, but fail in CI.
 

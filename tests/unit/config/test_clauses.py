@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_file
 from zonesync.config import clauses
 from zonesync.config.clausedata import CLAUSES, ZONE_TYPES
 from zonesync.config.grammar import parse_text
@@ -334,11 +335,9 @@ OPTIONS_GZ = Path("/usr/share/doc/bind9/options.gz")
 REFERENCE_HTML = Path("/usr/share/doc/bind9-doc/arm/reference.html")
 
 
-@pytest.mark.skipif(
-    not (OPTIONS_GZ.exists() and REFERENCE_HTML.exists()),
-    reason="BIND 9.18 documentation not installed",
-)
 def test_clause_data_matches_its_generator() -> None:
+    require_file(OPTIONS_GZ, "bind9-doc")
+    require_file(REFERENCE_HTML, "bind9-doc")
     spec = importlib.util.spec_from_file_location(
         "gen", ROOT / "tools" / "gen_clausedata.py"
     )
