@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 class ZoneSyncError(Exception):
@@ -33,12 +34,85 @@ class ConfigError(ZoneSyncError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class FailureReason(StrEnum):
+    """Why a refresh or transfer failed; the values are metric label values."""
+
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    NOTAUTH = "notauth"
+    TSIG = "tsig"
+    NETWORK = "network"
+    MALFORMED = "malformed"
+    TOO_LARGE = "too-large"
+    STORE = "store"
+    INTERNAL = "internal"
+
+
 class TransferError(ZoneSyncError):
     """A zone transfer or SOA query failed."""
+
+    reason = FailureReason.NETWORK
+
+    def __init__(self, message: str, primary: str = "") -> None:
+        super().__init__(message)
+        self.primary = primary  # "192.0.2.1#53", as BIND prints it; "" if none
+
+
+class TransferRefused(TransferError):
+    """The primary answered with a non-zero rcode (REFUSED, NOTAUTH, ...)."""
+
+    def __init__(self, message: str, primary: str = "", rcode: str = "") -> None:
+        super().__init__(message, primary)
+        self.rcode = rcode
+        self.reason = (
+            FailureReason.NOTAUTH if rcode == "NOTAUTH" else FailureReason.REFUSED
+        )
+
+
+class TransferTimeout(TransferError):
+    """The primary did not answer, or a transfer ran past its time limit."""
+
+    reason = FailureReason.TIMEOUT
+
+
+class TransferBroken(TransferError):
+    """The answer was malformed, failed TSIG, or broke the zone's limits."""
+
+    def __init__(
+        self,
+        message: str,
+        primary: str = "",
+        reason: FailureReason = FailureReason.MALFORMED,
+    ) -> None:
+        super().__init__(message, primary)
+        self.reason = reason
+
+
+class SerialNotNewer(TransferError):
+    """The primary's serial is not newer than ours (RFC 1982 comparison)."""
 
 
 class StoreError(ZoneSyncError):
     """A zone file or state file could not be read or written."""
+
+    reason = FailureReason.STORE
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ZoneContentError(StoreError):
+    """Received zone data fails validation (no SOA, out-of-zone name, too big)."""
+
+    def __init__(
+        self,
+        message: str,
+        path: str = "",
+        reason: FailureReason = FailureReason.MALFORMED,
+    ) -> None:
+        super().__init__(message, path)
+        self.reason = reason
 
 
 class ControlError(ZoneSyncError):
