@@ -1,0 +1,401 @@
+"""The network side of a refresh: SOA queries and AXFR/IXFR streams, with TSIG.
+
+This is the only module of `transfer/` that touches sockets or sees
+dnspython's and the OS's exceptions; it translates them into
+`zonesync.errors.TransferError` subclasses with BIND's wording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+import dns.rrset
+import dns.tsig
+
+from zonesync.config.model import TsigKey
+from zonesync.errors import (
+    FailureReason,
+    TransferBroken,
+    TransferError,
+    TransferRefused,
+    TransferTimeout,
+)
+from zonesync.log import peer_text
+
+log = logging.getLogger(__name__)
+
+TsigContext = dns.tsig.HMACTSig | dns.tsig.GSSTSig | None
+
+# BIND 9.18 zone.c soa_query(): 15 s in all, UDP tries of 5 s each.
+SOA_UDP_TRY_SECONDS = 5.0
+SOA_UDP_TRIES = 3
+SOA_TCP_SECONDS = 15.0
+# The EDNS buffer size BIND 9.18 advertises by default (edns-udp-size 1232).
+EDNS_PAYLOAD = 1232
+# Connecting for a transfer: BIND's xfrin connect timeout is 30 s.
+CONNECT_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One primary as a refresh uses it: where, from where, and with which key."""
+
+    address: str
+    port: int
+    key: TsigKey | None = None
+    source: tuple[str, int] | None = None  # transfer-source; None: any
+    request_ixfr: bool = True
+
+    @property
+    def text(self) -> str:
+        """`192.0.2.1#53`, as BIND prints a primary."""
+        return peer_text(self.address, self.port)
+
+    @property
+    def source_text(self) -> str:
+        """The source as BIND prints it in refresh errors (`0.0.0.0#0` for any)."""
+        if self.source is None:
+            any_address = "::" if ":" in self.address else "0.0.0.0"
+            return peer_text(any_address, 0)
+        return peer_text(*self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class SoaAnswer:
+    """The SOA a primary returned, and whether it came signed."""
+
+    serial: int
+    soa: dns.rdtypes.ANY.SOA.SOA
+    tcp: bool
+
+
+def make_query(
+    zone: dns.name.Name,
+    rdclass: dns.rdataclass.RdataClass,
+    rdtype: dns.rdatatype.RdataType,
+    endpoint: Endpoint,
+    ixfr_soa: dns.rdtypes.ANY.SOA.SOA | None = None,
+) -> dns.message.Message:
+    """An SOA, AXFR or IXFR query, TSIG-signed when the endpoint has a key."""
+    query = dns.message.make_query(zone, rdtype, rdclass)
+    query.flags &= ~dns.flags.RD
+    if rdtype == dns.rdatatype.SOA:
+        query.use_edns(0, payload=EDNS_PAYLOAD)
+    if ixfr_soa is not None:
+        rrset = dns.rrset.RRset(zone, rdclass, dns.rdatatype.SOA)
+        rrset.add(ixfr_soa, 0)
+        query.authority.append(rrset)
+    if endpoint.key is not None:
+        key = endpoint.key
+        query.use_tsig(
+            {key.name: _dns_key(key)}, keyname=key.name, algorithm=_algorithm(key)
+        )
+    return query
+
+
+def _algorithm(key: TsigKey) -> dns.name.Name:
+    if key.digest_bits is None:
+        return key.algorithm
+    return dns.name.from_text(f"{key.algorithm.to_text(True)}-{key.digest_bits}")
+
+
+def _dns_key(key: TsigKey) -> dns.tsig.Key:
+    return dns.tsig.Key(key.name, key.secret, _algorithm(key))
+
+
+def key_text(key: TsigKey) -> str:
+    """The key's name as BIND logs it, without the final dot."""
+    return key.name.to_text(omit_final_dot=True)
+
+
+def parse_response(
+    wire: bytes,
+    query: dns.message.Message,
+    endpoint: Endpoint,
+    *,
+    xfr: bool = False,
+    tsig_ctx: TsigContext = None,
+    first: bool = True,
+) -> dns.message.Message:
+    """Parse one reply, verifying its TSIG; raises TransferError subclasses.
+
+    Messages are parsed in multi-message mode so an unsigned message in the
+    middle of a transfer is accepted and covered by the next TSIG (RFC 8945
+    §5.3.1); the caller checks that the first and last ones are signed.
+    """
+    try:
+        message = dns.message.from_wire(
+            wire,
+            keyring=query.keyring if query.keyring else None,
+            request_mac=query.mac,
+            xfr=xfr,
+            origin=None,
+            tsig_ctx=tsig_ctx,
+            multi=True,
+            one_rr_per_rrset=xfr,
+        )
+    except Exception as err:
+        raise translate(err, endpoint) from err
+    if not query.is_response(message, xfr_continuation=not first):
+        raise TransferBroken("unexpected response", endpoint.text)
+    return message
+
+
+def require_tsig(message: dns.message.Message, endpoint: Endpoint) -> None:
+    """A keyed exchange's first and last messages must be signed (RFC 8945)."""
+    if endpoint.key is not None and not message.had_tsig:
+        raise TransferBroken(
+            f"TSIG '{key_text(endpoint.key)}': response not signed",
+            endpoint.text,
+            FailureReason.TSIG,
+        )
+
+
+def translate(err: BaseException, endpoint: Endpoint) -> TransferError:
+    """Our exception for a dnspython or socket error, in BIND's words."""
+    primary = endpoint.text
+    if isinstance(err, TransferError):
+        return err
+    if isinstance(err, dns.exception.Timeout | TimeoutError):
+        return TransferTimeout("timed out", primary)
+    key = f"TSIG '{key_text(endpoint.key)}'" if endpoint.key else "TSIG"
+    tsig_errors: dict[type[BaseException], str] = {
+        dns.tsig.PeerBadKey: "BADKEY (the primary does not know the key)",
+        dns.tsig.PeerBadSignature: "BADSIG (the primary rejected our signature)",
+        dns.tsig.PeerBadTime: "BADTIME (clocks differ)",
+        dns.tsig.PeerBadTruncation: "BADTRUNC",
+        dns.tsig.BadSignature: "tsig verify failure (bad signature)",
+        dns.tsig.BadTime: "tsig verify failure (bad time)",
+        dns.tsig.BadAlgorithm: "unsupported algorithm",
+        dns.message.UnknownTSIGKey: "unknown key in the response",
+    }
+    for kind, text in tsig_errors.items():
+        if isinstance(err, kind):
+            return TransferBroken(f"{key}: {text}", primary, FailureReason.TSIG)
+    if isinstance(err, ConnectionRefusedError):
+        return TransferError("connection refused", primary)
+    if isinstance(err, ConnectionResetError):
+        return TransferError("connection reset", primary)
+    if isinstance(err, asyncio.IncompleteReadError | EOFError):
+        return TransferError("unexpected end of input", primary)
+    if isinstance(err, OSError):
+        return TransferError(err.strerror or str(err), primary)
+    if isinstance(err, dns.exception.DNSException):
+        return TransferBroken(f"malformed response: {err}", primary)
+    return TransferBroken(f"malformed response: {type(err).__name__}", primary)
+
+
+def check_rcode(message: dns.message.Message, endpoint: Endpoint) -> None:
+    """Raise TransferRefused for any rcode but NOERROR."""
+    rcode = message.rcode()
+    if rcode != dns.rcode.NOERROR:
+        text = dns.rcode.to_text(rcode)
+        raise TransferRefused(text, endpoint.text, text)
+
+
+async def query_soa(
+    zone: dns.name.Name,
+    rdclass: dns.rdataclass.RdataClass,
+    endpoint: Endpoint,
+    try_tcp: bool = True,
+) -> SoaAnswer:
+    """Ask one primary for the zone's SOA: UDP with EDNS, TCP on TC or timeout.
+
+    As BIND 9.18 (zone.c soa_query/refresh_callback): a truncated answer is
+    retried over TCP; a UDP timeout is retried over TCP when try-tcp-refresh
+    is on. Raises TransferRefused, TransferTimeout, TransferBroken or
+    TransferError.
+    """
+    query = make_query(zone, rdclass, dns.rdatatype.SOA, endpoint)
+    response: dns.message.Message | None = None
+    try:
+        response = await _udp_exchange(query, endpoint)
+    except TransferTimeout:
+        if not try_tcp:
+            raise
+    tcp = response is None or bool(response.flags & dns.flags.TC)
+    if response is None or tcp:
+        query = make_query(zone, rdclass, dns.rdatatype.SOA, endpoint)
+        response = await _tcp_exchange(query, endpoint)
+    require_tsig(response, endpoint)
+    check_rcode(response, endpoint)
+    if not response.flags & dns.flags.AA:
+        raise TransferBroken("non-authoritative answer", endpoint.text)
+    for rrset in response.answer:
+        if (
+            rrset.rdtype == dns.rdatatype.SOA
+            and rrset.name == zone
+            and rrset.rdclass == rdclass
+            and len(rrset) > 0
+        ):
+            soa = rrset[0]
+            assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
+            return SoaAnswer(soa.serial, soa, tcp)
+    raise TransferBroken("NODATA response (no SOA in the answer)", endpoint.text)
+
+
+class _UdpReplies(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.replies: asyncio.Queue[bytes | Exception] = asyncio.Queue(maxsize=64)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.replies.put_nowait(data)
+
+    def error_received(self, exc: Exception) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.replies.put_nowait(exc)
+
+
+async def _udp_exchange(
+    query: dns.message.Message, endpoint: Endpoint
+) -> dns.message.Message:
+    """Send over a connected UDP socket (so ICMP port unreachable is seen)."""
+    loop = asyncio.get_running_loop()
+    wire = query.to_wire()
+    try:
+        transport, protocol = await loop.create_datagram_endpoint(
+            _UdpReplies,
+            local_addr=endpoint.source,
+            remote_addr=(endpoint.address, endpoint.port),
+        )
+    except OSError as err:
+        raise translate(err, endpoint) from err
+    try:
+        for _ in range(SOA_UDP_TRIES):
+            transport.sendto(wire)
+            deadline = loop.time() + SOA_UDP_TRY_SECONDS
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    reply = await asyncio.wait_for(protocol.replies.get(), left)
+                except TimeoutError:
+                    break
+                if isinstance(reply, Exception):
+                    raise translate(reply, endpoint) from reply
+                if len(reply) < 2 or reply[:2] != wire[:2]:
+                    continue  # not ours: BIND ignores unexpected replies too
+                return parse_response(reply, query, endpoint)
+        raise TransferTimeout("timed out", endpoint.text)
+    finally:
+        transport.close()
+
+
+async def _tcp_exchange(
+    query: dns.message.Message, endpoint: Endpoint
+) -> dns.message.Message:
+    try:
+        async with asyncio.timeout(SOA_TCP_SECONDS):
+            reader, writer = await asyncio.open_connection(
+                endpoint.address, endpoint.port, local_addr=endpoint.source
+            )
+            try:
+                wire = query.to_wire()
+                writer.write(struct.pack("!H", len(wire)) + wire)
+                await writer.drain()
+                size = struct.unpack("!H", await reader.readexactly(2))[0]
+                reply = await reader.readexactly(size)
+            finally:
+                writer.close()
+    except (OSError, asyncio.IncompleteReadError) as err:
+        raise translate(err, endpoint) from err
+    return parse_response(reply, query, endpoint)
+
+
+@dataclass(slots=True)
+class XfrStream:
+    """An open AXFR/IXFR connection; iterate `messages()` to read the reply."""
+
+    endpoint: Endpoint
+    query: dns.message.Message
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    idle_seconds: float
+    local: str = ""
+    messages_read: int = 0
+    bytes_read: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+    last: dns.message.Message | None = None
+
+    async def messages(self) -> AsyncIterator[dns.message.Message]:
+        """Each reply message, TSIG-verified, in order; stops at EOF."""
+        tsig_ctx: TsigContext = None
+        while True:
+            try:
+                async with asyncio.timeout(self.idle_seconds):
+                    header = await self.reader.read(2)
+                    if not header:
+                        return
+                    if len(header) == 1:
+                        header += await self.reader.readexactly(1)
+                    size = struct.unpack("!H", header)[0]
+                    wire = await self.reader.readexactly(size)
+            except TimeoutError as err:
+                raise TransferTimeout("timed out (idle)", self.endpoint.text) from err
+            except (OSError, asyncio.IncompleteReadError) as err:
+                raise translate(err, self.endpoint) from err
+            message = parse_response(
+                wire,
+                self.query,
+                self.endpoint,
+                xfr=True,
+                tsig_ctx=tsig_ctx,
+                first=self.messages_read == 0,
+            )
+            if self.messages_read == 0:
+                require_tsig(message, self.endpoint)
+            tsig_ctx = message.tsig_ctx
+            self.messages_read += 1
+            self.bytes_read += len(wire)
+            self.last = message
+            yield message
+
+    def check_last_signed(self) -> None:
+        """The last message of a keyed transfer must carry a TSIG."""
+        if self.last is not None:
+            require_tsig(self.last, self.endpoint)
+
+
+@contextlib.asynccontextmanager
+async def open_xfr(
+    query: dns.message.Message, endpoint: Endpoint, idle_seconds: float
+) -> AsyncIterator[XfrStream]:
+    """Connect over TCP (from transfer-source) and send an AXFR/IXFR query."""
+    try:
+        async with asyncio.timeout(CONNECT_SECONDS):
+            reader, writer = await asyncio.open_connection(
+                endpoint.address, endpoint.port, local_addr=endpoint.source
+            )
+    except TimeoutError as err:
+        raise TransferTimeout("timed out (connect)", endpoint.text) from err
+    except OSError as err:
+        raise translate(err, endpoint) from err
+    try:
+        sockname = writer.get_extra_info("sockname")
+        local = peer_text(str(sockname[0]), int(sockname[1])) if sockname else "?"
+        wire = query.to_wire()
+        writer.write(struct.pack("!H", len(wire)) + wire)
+        try:
+            await writer.drain()
+        except OSError as err:
+            raise translate(err, endpoint) from err
+        yield XfrStream(endpoint, query, reader, writer, idle_seconds, local)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            async with asyncio.timeout(1):
+                await writer.wait_closed()

@@ -1,0 +1,168 @@
+"""ZoneManager: the secondary zones of a config, by (view, name), and their tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dns.name
+
+from zonesync.config.model import Config, ZoneConfig
+from zonesync.log import zone_label
+from zonesync.store.state import state_path
+from zonesync.transfer.client import Endpoint
+from zonesync.transfer.limits import RefreshLimits
+from zonesync.transfer.secondary import NO_HOOKS, Hooks, SecondaryZone, ZoneSnapshot
+
+log = logging.getLogger(__name__)
+
+# After an unexpected crash of a zone's task, wait this long before
+# starting it again, so a persistent bug cannot spin.
+ZONE_RESTART_SECONDS = 60.0
+
+
+class ZoneManager:
+    """Runs one SecondaryZone per secondary zone of the config."""
+
+    def __init__(
+        self,
+        config: Config,
+        state_dir: Path,
+        hooks: Hooks = NO_HOOKS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        settings = config.server_settings
+        self.limits = RefreshLimits(
+            _int(settings["transfers-in"].value),
+            _int(settings["transfers-per-ns"].value),
+            _int(settings["serial-query-rate"].value),
+        )
+        self.zones: dict[tuple[str, dns.name.Name], SecondaryZone] = {}
+        for zone in config.secondary_zones():
+            label = zone_label(zone.name, zone.rdclass, zone.view)
+            fmt = zone.setting("masterfile-format")
+            if fmt != "text":
+                log.error(
+                    "zone %s: masterfile-format %s is not supported (zonesync "
+                    "writes text zone files); zone not loaded",
+                    label,
+                    fmt,
+                )
+                continue
+            self.zones[(zone.view, zone.name)] = SecondaryZone(
+                zone,
+                endpoints_for(zone, config),
+                state_path(state_dir, zone.view, zone.name),
+                self.limits,
+                hooks,
+                clock,
+            )
+
+    async def run(self) -> None:
+        """Run every zone's task until cancelled."""
+        log.info("managing %d secondary zone(s)", len(self.zones))
+        async with asyncio.TaskGroup() as group:
+            for zone in self.zones.values():
+                group.create_task(self._guard(zone))
+
+    async def _guard(self, zone: SecondaryZone) -> None:
+        while True:
+            try:
+                await zone.run()
+            except Exception:
+                zone.log.exception(
+                    "internal error, restarting in %d s", ZONE_RESTART_SECONDS
+                )
+            await asyncio.sleep(ZONE_RESTART_SECONDS)
+
+    def snapshot(self) -> tuple[ZoneSnapshot, ...]:
+        """Every zone's state now, in config order."""
+        return tuple(zone.snapshot() for zone in self.zones.values())
+
+    def find(self, view: str, name: dns.name.Name) -> SecondaryZone | None:
+        """The zone (view, name), or None."""
+        return self.zones.get((view, name))
+
+    # NotifyTarget (server/notify_in.py)
+    def notify_zone(self, view: str, name: dns.name.Name) -> ZoneConfig | None:
+        """The config of the secondary zone run for (view, name), or None."""
+        zone = self.zones.get((view, name))
+        return zone.config if zone is not None else None
+
+    def notify(
+        self, view: str, name: dns.name.Name, serial: int | None, source: str
+    ) -> None:
+        """Pass a NOTIFY to its zone."""
+        zone = self.zones.get((view, name))
+        if zone is not None:
+            zone.notify(serial, source)
+
+
+def endpoints_for(zone: ZoneConfig, config: Config) -> list[Endpoint]:
+    """The zone's primaries in order, each with its port, key and source.
+
+    The key comes from the primaries entry, else from a `server` statement
+    for the address (BIND's order); so do transfer-source and request-ixfr,
+    where a `server` statement's value wins over the zone's.
+    """
+    out = []
+    for remote in zone.primaries:
+        server = None
+        for candidate in config.servers:
+            if (
+                remote.address.version == candidate.network.version
+                and remote.address in candidate.network
+            ):
+                server = candidate
+                break
+        key_name = remote.key or (server.keys if server else None)
+        key = config.keys.get(_key_id(key_name)) if key_name else None
+        v6 = remote.address.version == 6
+        source_text = server.transfer_source if server else None
+        if source_text is None:
+            value = zone.setting("transfer-source-v6" if v6 else "transfer-source")
+            source_text = str(value)
+        request_ixfr = bool(zone.setting("request-ixfr"))
+        if server is not None and server.request_ixfr is not None:
+            request_ixfr = server.request_ixfr
+        out.append(
+            Endpoint(
+                str(remote.address),
+                remote.port or 53,
+                key,
+                parse_source(source_text, v6),
+                request_ixfr,
+            )
+        )
+    return out
+
+
+def _key_id(name: str) -> str:
+    text = name.lower()
+    return text if text.endswith(".") else text + "."
+
+
+def parse_source(text: str, v6: bool = False) -> tuple[str, int] | None:
+    """A transfer-source value (`[address] ADDR|* [port N|*] [dscp N]`) as a bind tuple."""
+    words = text.split()
+    if words and words[0].lower() == "address":
+        words = words[1:]
+    address = words[0] if words else "*"
+    port = 0
+    for i, word in enumerate(words[:-1]):
+        if word.lower() == "port" and words[i + 1] != "*":
+            port = int(words[i + 1])
+    if address == "*" and port == 0:
+        return None
+    if address == "*":
+        address = "::" if v6 else "0.0.0.0"
+    return (address, port)
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value

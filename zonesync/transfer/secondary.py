@@ -1,0 +1,592 @@
+"""SecondaryZone: one task per zone that keeps it fresh from its primaries.
+
+It ties the timers of `schedule.py`, the network of `client.py`, the reply
+state machine of `xfrin.py` and the store together, and is the boundary
+where a zone's errors are caught, logged in BIND's words and turned into a
+retry. The behaviour is BIND 9.18's as a secondary (`lib/dns/zone.c`,
+`lib/dns/xfrin.c`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+
+from zonesync.config.model import ZoneConfig
+from zonesync.errors import (
+    FailureReason,
+    SerialNotNewer,
+    StoreError,
+    TransferError,
+    TransferRefused,
+    TransferTimeout,
+    ZoneContentError,
+)
+from zonesync.hooks import run_hook
+from zonesync.log import transfer_logger, zone_label, zone_logger
+from zonesync.store.state import ZoneState, dump_state, load_state
+from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo, ZoneWriter
+from zonesync.transfer.client import (
+    Endpoint,
+    SoaAnswer,
+    XfrStream,
+    check_rcode,
+    key_text,
+    make_query,
+    open_xfr,
+    query_soa,
+)
+from zonesync.transfer.schedule import (
+    TimerLimits,
+    Timers,
+    Uniform,
+    clamp_timers,
+    refresh_delay,
+    retry_delay,
+    startup_delay,
+)
+from zonesync.transfer.soa import serial_gt, serial_newer
+from zonesync.transfer.xfrin import XfrIn, XfrKind
+
+log = logging.getLogger(__name__)
+
+
+class Limits(Protocol):
+    """The server-wide limits as a zone sees them (transfer/limits.py)."""
+
+    def transfer_slot(
+        self, primary_address: str
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold a transfers-in and a transfers-per-ns slot."""
+
+    async def soa_query_token(self) -> None:
+        """Wait for serial-query-rate to allow one SOA query."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """The operator's commands; None when not configured."""
+
+    on_update: str | None = None
+    on_expire: str | None = None
+
+
+NO_HOOKS = Hooks()
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSnapshot:
+    """One zone's state at a moment; immutable, safe to read from any thread."""
+
+    view: str
+    zone: str
+    serial: int | None
+    loaded: bool
+    expired: bool
+    refreshing: bool
+    last_refresh_at: float | None
+    last_transfer_at: float | None
+    next_refresh_at: float | None
+    expires_at: float | None
+    primary: str | None
+    primary_serial: int | None
+    failures: int
+    last_error: str | None
+    records: int
+    size_bytes: int
+
+
+class SecondaryZone:
+    """Keeps one secondary zone fresh: load, refresh, transfer, expire."""
+
+    def __init__(
+        self,
+        zone: ZoneConfig,
+        endpoints: list[Endpoint],
+        state_path: Path,
+        limits: Limits,
+        hooks: Hooks = NO_HOOKS,
+        clock: Callable[[], float] = time.time,
+        uniform: Uniform = random.uniform,
+    ) -> None:
+        self.config = zone
+        self.endpoints = endpoints
+        self.label = zone_label(zone.name, zone.rdclass, zone.view)
+        self.log = zone_logger(log, self.label)
+        self._state_path = state_path
+        self._limits = limits
+        self._hooks = hooks
+        self._clock = clock
+        self._uniform = uniform
+        max_records = _int_setting(zone, "max-records")
+        self.store: FileZone | MemoryZone = (
+            FileZone(zone.name, zone.file, max_records)
+            if zone.file is not None
+            else MemoryZone(zone.name, max_records)
+        )
+        self._limits_timers = TimerLimits.from_zone(zone)
+        self._info: ZoneInfo | None = None
+        self._timers: Timers | None = None
+        self._state = ZoneState()
+        self._next_refresh_at: float | None = None
+        self._primary_serial: int | None = None
+        self._wake = asyncio.Event()
+        self._refreshing = False
+        self._force_axfr = False
+        self._no_ixfr_once = False
+
+    # -- what the outside sees -------------------------------------------------
+
+    def snapshot(self) -> ZoneSnapshot:
+        """The zone's state now."""
+        info = self._info
+        state = self._state
+        return ZoneSnapshot(
+            view=self.config.view,
+            zone=self.config.name.to_text(omit_final_dot=True) or ".",
+            serial=info.serial if info else None,
+            loaded=info is not None and not state.expired,
+            expired=state.expired,
+            refreshing=self._refreshing,
+            last_refresh_at=state.last_refresh_at,
+            last_transfer_at=state.last_transfer_at,
+            next_refresh_at=self._next_refresh_at,
+            expires_at=state.expires_at,
+            primary=state.primary,
+            primary_serial=self._primary_serial,
+            failures=state.failures,
+            last_error=state.last_error,
+            records=info.records if info else 0,
+            size_bytes=info.size_bytes if info else 0,
+        )
+
+    def notify(self, serial: int | None, source: str) -> None:
+        """A NOTIFY arrived: refresh now, unless its serial is not newer.
+
+        BIND 9.18 dns_zone_notifyreceive(): a loaded zone whose serial is at
+        least the NOTIFY's is up to date; during a refresh one more is queued.
+        """
+        info = self._info
+        if serial is None:
+            self.log.info("notify from %s: no serial", source)
+        elif (
+            info is not None
+            and not self._state.expired
+            and not serial_gt(serial, info.serial)
+        ):
+            self.log.info("notify from %s: zone is up to date", source)
+            return
+        else:
+            self.log.info("notify from %s: serial %d", source, serial)
+        if self._refreshing:
+            self.log.info(
+                "notify from %s: refresh in progress, refresh check queued", source
+            )
+        self._wake.set()
+
+    def refresh(self, force_axfr: bool = False) -> None:
+        """Schedule a refresh now (`zonesync refresh` / `retransfer`)."""
+        if force_axfr:
+            self._force_axfr = True
+        self._wake.set()
+
+    # -- the loop ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Load what is on disk, then keep the zone fresh until cancelled."""
+        await self._load()
+        while True:
+            await self._wait()
+            now = self._clock()
+            expires_at = self._state.expires_at
+            if (
+                expires_at is not None
+                and not self._state.expired
+                and self._info is not None
+                and now >= expires_at
+            ):
+                await self._expire()
+            due = self._next_refresh_at
+            if self._wake.is_set() or due is None or now >= due:
+                self._wake.clear()
+                try:
+                    await self._refresh()
+                except Exception:
+                    self._refreshing = False
+                    self.log.exception("internal error during refresh, will retry")
+                    await self._after(False, "internal error")
+
+    async def _wait(self) -> None:
+        if self._wake.is_set():
+            return
+        now = self._clock()
+        wake_at = self._next_refresh_at if self._next_refresh_at is not None else now
+        if not self._state.expired and self._state.expires_at is not None:
+            wake_at = min(wake_at, self._state.expires_at)
+        if wake_at <= now:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wake_at - now):
+                await self._wake.wait()
+
+    async def _load(self) -> None:
+        removed = await asyncio.to_thread(self.store.remove_stale_temp_files)
+        if removed:
+            self.log.info("removed %d stale temporary file(s)", removed)
+        saved = await asyncio.to_thread(load_state, self._state_path)
+        try:
+            info = await asyncio.to_thread(self.store.load)
+        except StoreError as err:
+            self.log.error("loading from master file failed: %s", err)
+            info = None
+        now = self._clock()
+        if info is None:
+            self._state = ZoneState(failures=saved.failures if saved else 0)
+            self._next_refresh_at = now
+            return
+        self._info = info
+        self._timers = self._clamp(info)
+        self.log.info("loaded serial %d", info.serial)
+        mtime = await asyncio.to_thread(self.store.mtime)
+        if saved is not None and saved.serial == info.serial:
+            last = saved.last_refresh_at or mtime or now
+            state = replace(saved, expires_at=last + self._timers.expire)
+        else:
+            # BIND: the file's mtime is the time of the last refresh.
+            last = mtime or now
+            state = ZoneState(
+                serial=info.serial,
+                last_refresh_at=last,
+                expires_at=last + self._timers.expire,
+            )
+        self._state = state
+        if state.expired or (state.expires_at or now) <= now:
+            await self._expire()
+            self._next_refresh_at = now
+        else:
+            self._next_refresh_at = now + startup_delay(self._timers, self._uniform)
+        await self._save()
+
+    def _clamp(self, info: ZoneInfo) -> Timers:
+        return clamp_timers(info.refresh, info.retry, info.expire, self._limits_timers)
+
+    async def _expire(self) -> None:
+        self._state = replace(self._state, expired=True)
+        self.log.warning("expired")
+        await self._save()
+        if self._hooks.on_expire:
+            await run_hook("on-expire", self._hooks.on_expire, self._values(), self.log)
+
+    async def _save(self) -> None:
+        try:
+            await asyncio.to_thread(dump_state, self._state_path, self._state)
+        except StoreError as err:
+            self.log.error("saving state failed: %s", err)
+
+    def _values(self) -> dict[str, str]:
+        serial = self._info.serial if self._info else None
+        return {
+            "zone": self.config.name.to_text(omit_final_dot=True) or ".",
+            "view": self.config.view,
+            "file": str(self.config.file) if self.config.file else "",
+            "serial": "" if serial is None else str(serial),
+        }
+
+    # -- one refresh ------------------------------------------------------------
+
+    async def _refresh(self) -> None:
+        self._refreshing = True
+        try:
+            ok, error = await self._try_primaries()
+        finally:
+            self._refreshing = False
+        await self._after(ok, error)
+
+    async def _after(self, ok: bool, error: str | None) -> None:
+        now = self._clock()
+        if ok:
+            assert self._timers is not None
+            self._state = replace(self._state, failures=0, last_error=None)
+            self._next_refresh_at = now + refresh_delay(self._timers, self._uniform)
+        else:
+            failures = self._state.failures + 1
+            self._state = replace(self._state, failures=failures, last_error=error)
+            timers = self._timers if self._info is not None else None
+            self._next_refresh_at = now + retry_delay(timers, failures, self._uniform)
+        await self._save()
+
+    async def _try_primaries(self) -> tuple[bool, str | None]:
+        """Ask each primary in order until one refresh succeeds (BIND's order)."""
+        error: str | None = None
+        behind = False
+        for endpoint in self.endpoints:
+            await self._limits.soa_query_token()
+            try:
+                answer = await query_soa(
+                    self.config.name,
+                    self.config.rdclass,
+                    endpoint,
+                    bool(self.config.setting("try-tcp-refresh")),
+                )
+            except TransferError as err:
+                error = self._log_refresh_error(err, endpoint)
+                continue
+            self._primary_serial = answer.serial
+            info = self._info
+            held = info.serial if info is not None and not self._state.expired else None
+            if self._force_axfr or serial_newer(answer.serial, held):
+                try:
+                    await self._transfer(endpoint, answer)
+                except (TransferError, StoreError) as err:
+                    error = f"{endpoint.text}: {err}"
+                    continue
+                return True, None
+            if held is not None and answer.serial == held:
+                await self._up_to_date(endpoint)
+                return True, None
+            behind = True
+            if not self.config.setting("multi-master"):
+                self.log.info(
+                    "serial number (%d) received from primary %s < ours (%d)",
+                    answer.serial,
+                    endpoint.text,
+                    held,
+                )
+        if behind and error is None:
+            # Every primary answered, none newer: not a failure (BIND's
+            # primariesok), but no proof of freshness either, so expiry stays.
+            return True, None
+        return False, error
+
+    def _log_refresh_error(self, err: TransferError, endpoint: Endpoint) -> str:
+        where = f"primary {endpoint.text} (source {endpoint.source_text})"
+        if isinstance(err, TransferRefused):
+            self.log.info("refresh: unexpected rcode (%s) from %s", err.rcode, where)
+        elif isinstance(err, TransferTimeout):
+            self.log.info("refresh: retry limit for %s exceeded", where)
+        else:
+            self.log.info("refresh: failure trying %s: %s", where, err)
+        return f"{endpoint.text}: {err}"
+
+    async def _up_to_date(self, endpoint: Endpoint) -> None:
+        assert self._timers is not None
+        now = self._clock()
+        self.log.debug("zone is up to date (serial at %s)", endpoint.text)
+        self._state = replace(
+            self._state,
+            last_refresh_at=now,
+            expires_at=now + self._timers.expire,
+            primary=endpoint.text,
+        )
+        # BIND sets the zone file's mtime at each successful refresh, so a
+        # restart (ours or BIND's) reads the right age from the file.
+        try:
+            await asyncio.to_thread(self.store.touch, now)
+        except StoreError as err:
+            self.log.error("setting the file's time failed: %s", err)
+
+    # -- one transfer -------------------------------------------------------------
+
+    async def _transfer(self, endpoint: Endpoint, answer: SoaAnswer) -> None:
+        info = self._info
+        use_ixfr = (
+            info is not None
+            and not self._state.expired
+            and not self._force_axfr
+            and not self._no_ixfr_once
+            and endpoint.request_ixfr
+        )
+        async with self._limits.transfer_slot(endpoint.address):
+            self.log.info("Transfer started.")
+            try:
+                kind, new_info = await self._receive(endpoint, use_ixfr)
+            except (TransferRefused, ZoneContentError) as err:
+                if not use_ixfr:
+                    raise
+                tlog = transfer_logger(log, self.label, endpoint.text)
+                # BIND 9.18 xfrin.c: any error to an IXFR request is retried
+                # at once as AXFR; so is an IXFR that fails to apply.
+                tlog.info("got %s, retrying with AXFR", _short(err))
+                kind, new_info = await self._receive(endpoint, False)
+        if kind is XfrKind.UP_TO_DATE or new_info is None:
+            await self._up_to_date(endpoint)
+            return
+        now = self._clock()
+        self._info = new_info
+        self._timers = self._clamp(new_info)
+        self._force_axfr = False
+        self._no_ixfr_once = False
+        self._state = replace(
+            self._state,
+            serial=new_info.serial,
+            last_refresh_at=now,
+            last_transfer_at=now,
+            expires_at=now + self._timers.expire,
+            primary=endpoint.text,
+            expired=False,
+        )
+        await self._save()
+        tsig = f": TSIG '{key_text(endpoint.key)}'" if endpoint.key else ""
+        self.log.info("transferred serial %d%s", new_info.serial, tsig)
+        if self._hooks.on_update:
+            await run_hook("on-update", self._hooks.on_update, self._values(), self.log)
+
+    async def _receive(
+        self, endpoint: Endpoint, use_ixfr: bool
+    ) -> tuple[XfrKind, ZoneInfo | None]:
+        """One AXFR or IXFR from one primary, published or not at all."""
+        tlog = transfer_logger(log, self.label, endpoint.text)
+        info = self._info
+        held = info.serial if info is not None and not self._state.expired else None
+        rdtype = dns.rdatatype.IXFR if use_ixfr else dns.rdatatype.AXFR
+        ixfr_soa = None
+        if use_ixfr and info is not None:
+            ixfr_soa = soa_of(info)
+        query = make_query(
+            self.config.name, self.config.rdclass, rdtype, endpoint, ixfr_soa
+        )
+        time_seconds = 60.0 * _int_setting(self.config, "max-transfer-time-in")
+        idle_seconds = 60.0 * _int_setting(self.config, "max-transfer-idle-in")
+        started = time.monotonic()
+        writer: ZoneWriter | None = None
+        stream: XfrStream | None = None
+        try:
+            async with asyncio.timeout(time_seconds):
+                async with open_xfr(query, endpoint, idle_seconds) as stream:
+                    tlog.info("connected using %s", stream.local)
+                    machine = XfrIn(
+                        self.config.name,
+                        self.config.rdclass,
+                        ixfr_soa.serial if ixfr_soa is not None else None,
+                        endpoint.text,
+                    )
+                    async for message in stream.messages():
+                        tlog.debug("received message %d", stream.messages_read)
+                        check_rcode(message, endpoint)
+                        kind_before = machine.kind
+                        records = machine.feed(message)
+                        if kind_before is None and machine.kind is not None:
+                            self._check_serial(machine, held, endpoint, tlog)
+                        if records:
+                            if writer is None:
+                                writer = await asyncio.to_thread(self.store.begin_axfr)
+                            await asyncio.to_thread(writer.add, records)
+                        if machine.done:
+                            break
+                    machine.finish()
+                    stream.check_last_signed()
+                    if machine.kind is XfrKind.IXFR:
+                        new_info = await asyncio.to_thread(
+                            self.store.apply_ixfr, machine.deltas
+                        )
+                    elif machine.kind is XfrKind.UP_TO_DATE:
+                        new_info = None
+                    else:
+                        assert writer is not None
+                        new_info = await asyncio.to_thread(writer.commit)
+                        writer = None
+        except TimeoutError as err:
+            failure: BaseException = TransferTimeout("timed out", endpoint.text)
+            self._log_failure(tlog, failure)
+            raise failure from err
+        except (TransferError, StoreError) as err:
+            if isinstance(err, ZoneContentError) and use_ixfr:
+                self._no_ixfr_once = True
+            self._log_failure(tlog, err)
+            raise
+        finally:
+            if writer is not None:
+                writer.abort()
+        assert machine.kind is not None
+        assert stream is not None
+        seconds = max(time.monotonic() - started, 1e-6)
+        tlog.info("Transfer status: success")
+        tlog.info(
+            "Transfer completed: %d messages, %d records, %d bytes, %.3f secs "
+            "(%d bytes/sec) (serial %d)",
+            stream.messages_read,
+            machine.records,
+            stream.bytes_read,
+            seconds,
+            int(stream.bytes_read / seconds),
+            machine.serial or 0,
+        )
+        return machine.kind, new_info
+
+    def _check_serial(
+        self,
+        machine: XfrIn,
+        held: int | None,
+        endpoint: Endpoint,
+        tlog: logging.LoggerAdapter[logging.Logger],
+    ) -> None:
+        kind = machine.kind
+        if kind is XfrKind.IXFR:
+            tlog.info("got incremental response")
+        elif kind is not XfrKind.UP_TO_DATE:
+            tlog.info("got nonincremental response")
+        serial = machine.serial
+        if (
+            kind is not XfrKind.UP_TO_DATE
+            and serial is not None
+            and held is not None
+            and not self._force_axfr
+            and not serial_gt(serial, held)
+        ):
+            raise SerialNotNewer(
+                f"serial number ({serial}) received from primary "
+                f"{endpoint.text} < ours ({held})",
+                endpoint.text,
+            )
+
+    def _log_failure(
+        self, tlog: logging.LoggerAdapter[logging.Logger], err: BaseException
+    ) -> None:
+        tlog.error("failed while receiving responses: %s", _short(err))
+        tlog.info("Transfer status: %s", _short(err))
+
+
+def _short(err: BaseException) -> str:
+    if isinstance(err, TransferRefused):
+        return err.rcode
+    return str(err)
+
+
+def soa_of(info: ZoneInfo) -> dns.rdtypes.ANY.SOA.SOA:
+    """An SOA with the held serial and timers, for the IXFR query (RFC 1995 §3).
+
+    The primary reads only the serial; the names are placeholders.
+    """
+    soa = dns.rdata.from_text(
+        dns.rdataclass.IN,
+        dns.rdatatype.SOA,
+        f". . {info.serial} {info.refresh} {info.retry} {info.expire} {info.minimum}",
+    )
+    assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
+    return soa
+
+
+def _int_setting(zone: ZoneConfig, name: str) -> int:
+    value = zone.setting(name)
+    assert isinstance(value, int), name  # effective.py converts these
+    return value
+
+
+def failure_reason(err: BaseException) -> FailureReason:
+    """The metric reason for an error caught at the zone boundary."""
+    if isinstance(err, TransferError | StoreError):
+        return err.reason
+    return FailureReason.INTERNAL

@@ -1,0 +1,180 @@
+"""The AXFR/IXFR reply state machine (RFC 5936, RFC 1995), free of sockets.
+
+It reads parsed messages (one RR per RRset, in order) and says what they
+mean: records for a full zone (AXFR, or an AXFR-style IXFR reply), a list of
+IXFR differences, or "up to date". It never touches the store; the caller
+streams full-zone records to the store as they come, so only an IXFR's
+differences are held in memory. Modelled on BIND 9.18 `lib/dns/xfrin.c`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NoReturn
+
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+
+from zonesync.errors import TransferBroken
+from zonesync.store.zonefile import IxfrDelta, Record
+from zonesync.transfer.soa import serial_gt
+
+
+class XfrKind(StrEnum):
+    """What the reply turned out to be; the values are log and label words."""
+
+    AXFR = "axfr"
+    IXFR = "ixfr"
+    AXFR_STYLE = "axfr-style ixfr"
+    UP_TO_DATE = "up to date"
+
+
+class _State(StrEnum):
+    FIRST_SOA = "first soa"
+    FIRST_DATA = "first data"  # IXFR: after the first SOA, style unknown yet
+    FULL = "full"
+    DELETING = "deleting"
+    ADDING = "adding"
+    DONE = "done"
+
+
+class XfrIn:
+    """Reads one zone transfer reply, message by message."""
+
+    def __init__(
+        self,
+        zone: dns.name.Name,
+        rdclass: dns.rdataclass.RdataClass,
+        ixfr_from: int | None,
+        primary: str = "",
+    ) -> None:
+        """`ixfr_from` is the serial we asked an IXFR from, None for AXFR."""
+        self.zone = zone
+        self.rdclass = rdclass
+        self.ixfr_from = ixfr_from
+        self.primary = primary
+        self.kind: XfrKind | None = None
+        self.serial: int | None = None  # the serial the reply brings
+        self.records = 0
+        self.deltas: list[IxfrDelta] = []
+        self._state = _State.FIRST_SOA
+        self._first_soa: Record | None = None
+        self._old_soa: Record | None = None
+        self._new_soa: Record | None = None
+        self._deleted: list[Record] = []
+        self._added: list[Record] = []
+
+    @property
+    def done(self) -> bool:
+        """Whether the reply is complete."""
+        return self._state is _State.DONE
+
+    def feed(self, message: dns.message.Message) -> list[Record]:
+        """Take one message; return the full-zone records it carries, in order."""
+        out: list[Record] = []
+        for rrset in message.answer:
+            if rrset.rdclass != self.rdclass:
+                self._fail(f"record of class {rrset.rdclass!s} in a transfer")
+            for rdata in rrset:
+                if self._state is _State.DONE:
+                    self._fail("extra data after the closing SOA")
+                self.records += 1
+                self._take((rrset.name, rrset.ttl, rdata), out)
+        if self._state is _State.FIRST_DATA:
+            assert self.serial is not None
+            # RFC 1995 §4: a reply of just our SOA (or an older one) means
+            # "nothing newer"; BIND 9.18 xfrin.c treats it as up to date.
+            if self.ixfr_from is not None and not serial_gt(
+                self.serial, self.ixfr_from
+            ):
+                self.kind = XfrKind.UP_TO_DATE
+                self._state = _State.DONE
+        return out
+
+    def _take(self, record: Record, out: list[Record]) -> None:
+        name, _ttl, rdata = record
+        soa = rdata if isinstance(rdata, dns.rdtypes.ANY.SOA.SOA) else None
+        state = self._state
+        if state is _State.FIRST_SOA:
+            if soa is None or name != self.zone:
+                self._fail("the first record is not the zone's SOA")
+            self._first_soa = record
+            self.serial = soa.serial
+            if self.ixfr_from is None:
+                self.kind = XfrKind.AXFR
+                self._state = _State.FULL
+                out.append(record)
+            else:
+                self._state = _State.FIRST_DATA
+        elif state is _State.FIRST_DATA:
+            assert self._first_soa is not None
+            if soa is not None and name == self.zone and soa.serial == self.ixfr_from:
+                self.kind = XfrKind.IXFR
+                self._old_soa = record
+                self._state = _State.DELETING
+            else:
+                self.kind = XfrKind.AXFR_STYLE
+                self._state = _State.FULL
+                out.append(self._first_soa)
+                self._take(record, out)
+        elif state is _State.FULL:
+            if soa is not None and name == self.zone:
+                if soa.serial != self.serial:
+                    self._fail(
+                        f"closing SOA serial {soa.serial} differs from {self.serial}"
+                    )
+                self._state = _State.DONE
+            else:
+                out.append(record)
+        elif state is _State.DELETING:
+            if soa is not None and name == self.zone:
+                self._new_soa = record
+                self._state = _State.ADDING
+            else:
+                self._deleted.append(record)
+        elif state is _State.ADDING:
+            if soa is not None and name == self.zone:
+                self._close_delta()
+                if soa.serial == self.serial and self._last_new_serial() == soa.serial:
+                    self._state = _State.DONE
+                else:
+                    self._old_soa = record
+                    self._state = _State.DELETING
+            else:
+                self._added.append(record)
+
+    def _last_new_serial(self) -> int:
+        new_soa = self.deltas[-1].new_soa[2]
+        assert isinstance(new_soa, dns.rdtypes.ANY.SOA.SOA)
+        return new_soa.serial
+
+    def _close_delta(self) -> None:
+        assert self._old_soa is not None
+        assert self._new_soa is not None
+        old = self._old_soa[2]
+        assert isinstance(old, dns.rdtypes.ANY.SOA.SOA)
+        expected = self._last_new_serial() if self.deltas else self.ixfr_from
+        if old.serial != expected:
+            self._fail(f"IXFR difference starts at serial {old.serial}, not {expected}")
+        self.deltas.append(
+            IxfrDelta(
+                self._old_soa,
+                tuple(self._deleted),
+                self._new_soa,
+                tuple(self._added),
+            )
+        )
+        self._deleted = []
+        self._added = []
+        self._old_soa = self._new_soa = None
+
+    def _fail(self, message: str) -> NoReturn:
+        raise TransferBroken(message, self.primary)
+
+    def finish(self) -> None:
+        """Check that the reply ended where it may end (else TransferBroken)."""
+        if self._state is not _State.DONE:
+            raise TransferBroken("unexpected end of input", self.primary)
