@@ -1,0 +1,161 @@
+"""TSIG and reply checks of transfer/client.py, on in-memory streams (no sockets)."""
+
+import asyncio
+import base64
+import struct
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+import pytest
+
+from zonesync.config.model import TsigKey
+from zonesync.errors import FailureReason, TransferBroken, TransferRefused
+from zonesync.transfer.client import (
+    Endpoint,
+    XfrStream,
+    check_rcode,
+    make_query,
+    parse_response,
+)
+
+ZONE = dns.name.from_text("example.com.")
+SECRET = b"0123456789abcdef0123456789abcdef"
+KEY = TsigKey(
+    dns.name.from_text("xfr-key."),
+    dns.name.from_text("hmac-sha256."),
+    SECRET,
+    None,
+)
+ENDPOINT = Endpoint("192.0.2.1", 53, KEY)
+SOA = "ns.example.com. host.example.com. 7 3600 600 86400 300"
+
+
+def rrset(rdtype, text, name="example.com."):
+    return dns.rrset.from_text(name, 300, "IN", rdtype, text)
+
+
+def server_messages(query, bodies, secret=SECRET, sign=None):
+    """The wire of a transfer reply, signed as a primary signs it."""
+    keyring = {KEY.name: dns.tsig.Key(KEY.name, secret, KEY.algorithm)}
+    wires = []
+    ctx = None
+    sign = sign or [True] * len(bodies)
+    for i, body in enumerate(bodies):
+        response = dns.message.make_response(query)
+        response.answer = list(body)
+        if sign[i]:
+            response.use_tsig(keyring, keyname=KEY.name, algorithm=KEY.algorithm)
+            response.request_mac = query.mac
+            wire = response.to_wire(multi=True, tsig_ctx=ctx)
+            ctx = response.tsig_ctx
+        else:
+            response.tsig = None  # make_response() copies the query's TSIG setup
+            wire = response.to_wire()
+        wires.append(wire)
+    return wires
+
+
+async def read_all(query, wires):
+    reader = asyncio.StreamReader()
+    for wire in wires:
+        reader.feed_data(struct.pack("!H", len(wire)) + wire)
+    reader.feed_eof()
+    stream = XfrStream(ENDPOINT, query, reader, None, 5.0)
+    got = [m async for m in stream.messages()]
+    stream.check_last_signed()
+    return got, stream
+
+
+def axfr_bodies():
+    return [
+        [rrset("SOA", SOA), rrset("NS", "ns.example.com.")],
+        [rrset("A", "192.0.2.1", "www.example.com.")],
+        [rrset("SOA", SOA)],
+    ]
+
+
+async def test_signed_multi_message_transfer_is_verified():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, ENDPOINT)
+    got, stream = await read_all(query, server_messages(query, axfr_bodies()))
+    assert len(got) == 3
+    assert stream.messages_read == 3
+    assert stream.bytes_read > 0
+    assert all(m.had_tsig for m in got)
+
+
+async def test_wrong_secret_fails_as_tsig_and_names_only_the_key():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, ENDPOINT)
+    wires = server_messages(query, axfr_bodies(), secret=b"x" * 32)
+    with pytest.raises(TransferBroken) as caught:
+        await read_all(query, wires)
+    assert caught.value.reason is FailureReason.TSIG
+    assert "TSIG 'xfr-key'" in str(caught.value)
+    assert base64.b64encode(SECRET).decode() not in str(caught.value)
+    assert SECRET.decode() not in str(caught.value)
+
+
+async def test_unsigned_first_message_is_refused():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, ENDPOINT)
+    wires = server_messages(query, axfr_bodies(), sign=[False, True, True])
+    with pytest.raises(TransferBroken, match="not signed") as caught:
+        await read_all(query, wires)
+    assert caught.value.reason is FailureReason.TSIG
+
+
+async def test_unsigned_last_message_is_refused():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, ENDPOINT)
+    bodies = axfr_bodies()
+    wires = server_messages(query, bodies[:2]) + server_messages(
+        query, bodies[2:], sign=[False]
+    )
+    with pytest.raises(TransferBroken, match="not signed"):
+        await read_all(query, wires)
+
+
+def test_badkey_from_the_primary_is_a_tsig_failure():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.SOA, ENDPOINT)
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.NOTAUTH)
+    keyring = {KEY.name: dns.tsig.Key(KEY.name, SECRET, KEY.algorithm)}
+    response.use_tsig(
+        keyring, keyname=KEY.name, algorithm=KEY.algorithm, tsig_error=dns.rcode.BADKEY
+    )
+    with pytest.raises(TransferBroken, match="BADKEY") as caught:
+        parse_response(response.to_wire(), query, ENDPOINT)
+    assert caught.value.reason is FailureReason.TSIG
+
+
+def test_rcode_refused_is_transfer_refused():
+    query = make_query(
+        ZONE, dns.rdataclass.IN, dns.rdatatype.SOA, Endpoint("192.0.2.1", 53)
+    )
+    response = dns.message.make_response(query)
+    response.set_rcode(dns.rcode.NOTAUTH)
+    parsed = parse_response(response.to_wire(), query, Endpoint("192.0.2.1", 53))
+    with pytest.raises(TransferRefused) as caught:
+        check_rcode(parsed, ENDPOINT)
+    assert caught.value.rcode == "NOTAUTH"
+    assert caught.value.reason is FailureReason.NOTAUTH
+
+
+def test_reply_to_another_query_is_rejected():
+    endpoint = Endpoint("192.0.2.1", 53)
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.SOA, endpoint)
+    other = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.SOA, endpoint)
+    other.id = (query.id + 1) % 65536
+    response = dns.message.make_response(other)
+    with pytest.raises(TransferBroken, match="unexpected response"):
+        parse_response(response.to_wire(), query, endpoint)
+
+
+def test_ixfr_query_carries_our_soa_and_no_rd():
+    endpoint = Endpoint("192.0.2.1", 53)
+    soa = rrset("SOA", SOA)[0]
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.IXFR, endpoint, soa)
+    assert not query.flags & dns.flags.RD
+    assert query.authority[0][0].serial == 7
