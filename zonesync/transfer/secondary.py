@@ -207,7 +207,7 @@ class SecondaryZone:
 
     async def run(self) -> None:
         """Load what is on disk, then keep the zone fresh until cancelled."""
-        await self._load()
+        await self.load()
         while True:
             await self._wait()
             now = self._clock()
@@ -242,7 +242,8 @@ class SecondaryZone:
             async with asyncio.timeout(wake_at - now):
                 await self._wake.wait()
 
-    async def _load(self) -> None:
+    async def load(self) -> None:
+        """Read the zone file and saved state; schedule the first refresh."""
         removed = await asyncio.to_thread(self.store.remove_stale_temp_files)
         if removed:
             self.log.info("removed %d stale temporary file(s)", removed)
