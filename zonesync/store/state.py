@@ -1,0 +1,165 @@
+"""Per-zone state that survives a restart: timers, health, the last primary.
+
+One small JSON file per (view, zone) in the state directory, replaced
+atomically (temporary file, fsync, rename, fsync of the directory), so a
+crash leaves either the old state or the new one. A file that cannot be used
+is logged and ignored: the zone then starts as BIND does, from the zone
+file's mtime.
+
+Everything here blocks; the daemon calls it through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dns.name
+
+from zonesync.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+# Well under NAME_MAX (255 bytes) with room for the temporary file's affixes.
+_MAX_PART = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneState:
+    """What zonesync remembers about one zone between runs."""
+
+    serial: int | None = None
+    last_refresh_at: float | None = None  # last successful SOA check or transfer
+    last_transfer_at: float | None = None
+    expires_at: float | None = None
+    primary: str | None = None  # "192.0.2.1#53", last used successfully
+    failures: int = 0  # consecutive failed refreshes
+    last_error: str | None = None
+    expired: bool = False
+
+
+def _escape(text: str) -> str:
+    """`text` as a file name part: [a-z0-9-_.] kept, anything else `%XX`.
+
+    A leading `.` or `-` is escaped too (no hidden files, no options), and a
+    part that would be too long is cut and ended with `~` and a hash of the
+    whole text; `~` is never kept, so the result stays unambiguous.
+    """
+    out = []
+    for i, char in enumerate(text):
+        if char in _SAFE and not (i == 0 and char in ".-"):
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+    escaped = "".join(out)
+    if len(escaped) > _MAX_PART:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        escaped = f"{escaped[: _MAX_PART - 33]}~{digest[:32]}"
+    return escaped
+
+
+def state_path(state_dir: Path, view: str, zone: dns.name.Name) -> Path:
+    """The state file of `zone` in `view`: `<view>@<zone>.json` in `state_dir`.
+
+    The zone is lower-cased (names differing only in case are one zone); the
+    view keeps its case, as BIND compares view names exactly.
+    """
+    zone_text = zone.canonicalize().to_text(omit_final_dot=True) or "."
+    return state_dir / f"{_escape(view)}@{_escape(zone_text)}.json"
+
+
+def _optional(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ValueError(f"{key}: {value!r} is not a {kind}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{key}: {value!r} is not finite")
+    return value
+
+
+def _from_json(data: object) -> ZoneState:
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("version") != STATE_VERSION:
+        raise ValueError(f"unknown version {data.get('version')!r}")
+    serial = _optional(data, "serial", int)
+    if serial is not None and not 0 <= serial < 2**32:
+        raise ValueError(f"serial: {serial} is out of range")
+    failures = _optional(data, "failures", int) or 0
+    if failures < 0:
+        raise ValueError(f"failures: {failures} is negative")
+    expired = data.get("expired", False)
+    if not isinstance(expired, bool):
+        raise ValueError(f"expired: {expired!r} is not a boolean")
+    seconds = (int, float)
+    return ZoneState(
+        serial=serial,
+        last_refresh_at=_optional(data, "last_refresh_at", seconds),
+        last_transfer_at=_optional(data, "last_transfer_at", seconds),
+        expires_at=_optional(data, "expires_at", seconds),
+        primary=_optional(data, "primary", str),
+        failures=failures,
+        last_error=_optional(data, "last_error", str),
+        expired=expired,
+    )
+
+
+def load_state(path: Path) -> ZoneState | None:
+    """The state stored at `path`; None if missing or unusable (with a warning)."""
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        log.warning("ignoring state file %s: %s", path, err.strerror or err)
+        return None
+    try:
+        return _from_json(json.loads(text))
+    except ValueError as err:  # json.JSONDecodeError and UnicodeDecodeError too
+        log.warning("ignoring state file %s: %s", path, err)
+        return None
+
+
+def dump_state(path: Path, state: ZoneState) -> None:
+    """Store `state` at `path` atomically, creating the directory if needed."""
+    data = {"version": STATE_VERSION, **dataclasses.asdict(state)}
+    text = json.dumps(data, indent=1, allow_nan=False) + "\n"
+    directory = path.parent
+    temp = directory / f".{path.name}.zonesync-{secrets.token_hex(8)}.tmp"
+    action = "creating state directory"
+    try:
+        directory.mkdir(mode=0o750, parents=True, exist_ok=True)
+        action = "writing"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        fd = os.open(temp, flags, 0o640)
+        try:
+            view = memoryview(text.encode())
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temp.replace(path)
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        where = directory if action.startswith("creating") else path
+        raise StoreError(f"{action} {where}: {err.strerror or err}", str(path)) from err
