@@ -289,7 +289,7 @@ class ZoneWriter:
         limit = self._max_records
         count = self._count
         last = self._last_name
-        for name, _ttl, rdata in records:
+        for name, ttl, rdata in records:
             count += 1
             if limit and count > limit:
                 raise self._fail(
@@ -313,7 +313,7 @@ class ZoneWriter:
                     raise self._fail(f"SOA record at {name}, not at the apex {origin}")
                 if not isinstance(rdata, dns.rdtypes.ANY.SOA.SOA):
                     raise self._fail(f"{name}: SOA record of unknown form")
-                self._soa = (name, _ttl, rdata)
+                self._soa = (name, ttl, rdata)
             elif count == 1:
                 raise self._fail(
                     f"first record is not the SOA ({name} {_type_text(rdtype)})"
@@ -518,14 +518,16 @@ class FileZone:
             )
             return dns.name.from_text(owner, self.origin), int(ttl), rdata
         except (dns.exception.DNSException, ValueError) as err:
-            message = f"{self.path}:{lineno}: {str(err) or type(err).__name__}"
-            raise ZoneContentError(message, str(self.path)) from err
+            raise self._line_error(lineno, str(err) or type(err).__name__) from err
+
+    def _line_error(self, lineno: int, message: str) -> ZoneContentError:
+        return ZoneContentError(f"{self.path}:{lineno}: {message}", str(self.path))
 
     def _parse_soa(self, line: str) -> Record:
         """The SOA line of our own format, the first after the header."""
         record = self._parse_line(line, _HEADER_LINES + 1)
         if record[2].rdtype != dns.rdatatype.SOA or record[0] != self.origin:
-            raise self._fail(f"line {_HEADER_LINES + 1} is not the zone's SOA")
+            raise self._line_error(_HEADER_LINES + 1, "not the zone's SOA")
         return record
 
     def _load_foreign(self) -> tuple[list[Record], int]:
@@ -622,7 +624,7 @@ class FileZone:
             for lineno, line in enumerate(src, start=_HEADER_LINES + 2):
                 parts = line.split(None, 4)
                 if len(parts) < 4:
-                    raise self._fail(f"line {lineno}: not a resource record")
+                    raise self._line_error(lineno, "not a resource record")
                 owner = parts[0].lower()
                 if (owner, parts[3]) in text_keys:
                     held.append(self._parse_line(line, lineno))
@@ -657,16 +659,17 @@ class FileZone:
         except OSError as err:
             raise _store_error("listing", self.path.parent, err) from err
         for entry in entries:
-            if _is_temp_name(entry.name, self.path.name) and entry.is_file(
-                follow_symlinks=False
-            ):
-                try:
-                    Path(entry.path).unlink()
-                except FileNotFoundError:
+            if not _is_temp_name(entry.name, self.path.name):
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
                     continue
-                except OSError as err:
-                    raise _store_error("removing", Path(entry.path), err) from err
-                removed += 1
+                Path(entry.path).unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                raise _store_error("removing", Path(entry.path), err) from err
+            removed += 1
         return removed
 
 

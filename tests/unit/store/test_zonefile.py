@@ -114,7 +114,8 @@ def test_axfr_file_passes_named_checkzone(zone: FileZone) -> None:
     checkzone = require_tool("named-checkzone")
     write(zone, MANY_TYPES)
     result = subprocess.run(
-        [checkzone, "-q", "-k", "ignore", "example.com", str(zone.path)],
+        # -k warn: BIND's check-names default for secondary zones.
+        [checkzone, "-q", "-k", "warn", "example.com", str(zone.path)],
         capture_output=True,
         text=True,
         check=False,
@@ -566,6 +567,8 @@ def test_ixfr_publish_failure_keeps_old_file(
 
 def test_ixfr_without_data(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no zone data to apply an IXFR to"):
+        FileZone(ORIGIN, tmp_path / "x.db").apply_ixfr([])
+    with pytest.raises(StoreError, match="no zone data to apply an IXFR to"):
         FileZone(ORIGIN, tmp_path / "x.db").apply_ixfr([delta(1, 2)])
     with pytest.raises(StoreError, match="no zone data to apply an IXFR to"):
         MemoryZone(ORIGIN).apply_ixfr([delta(1, 2)])
@@ -575,3 +578,59 @@ def test_ixfr_without_data(tmp_path: Path) -> None:
 def test_ixfr_without_deltas_changes_nothing(tmp_path: Path, make: Factory) -> None:
     zone = make(tmp_path)
     assert zone.apply_ixfr([]) == zone.load()
+
+
+def test_load_counts_past_the_first_read(
+    zone: FileZone, published: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(zonefile, "_READ_BYTES", 200)  # the SOA line still fits
+    assert zone.load() == ZoneInfo(1, 3600, 600, 86400, 300, len(BASE), len(published))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("www.example.com. 300 IN A 192.0.2.1\n", ":3: not the zone's SOA"),
+        (
+            "example.com. 3600 CH SOA ns1 h 1 1 1 1 1\n",
+            ":3: class CH in a class IN zone",
+        ),
+    ],
+)
+def test_load_our_file_whose_third_line_is_not_the_soa(
+    zone: FileZone, published: bytes, line: str, message: str
+) -> None:
+    lines = published.decode().splitlines(keepends=True)
+    lines[2] = line
+    zone.path.write_text("".join(lines))
+    with pytest.raises(ZoneContentError, match=f"^{zone.path}{message}$"):
+        zone.load()
+    with pytest.raises(ZoneContentError, match=f"^{zone.path}{message}$"):
+        zone.apply_ixfr([delta(1, 2)])
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("garbage\n", ":5: not a resource record"),
+        ("www.example.com. 300 IN A 192.0.2\n", ":5: "),
+    ],
+)
+def test_ixfr_on_a_damaged_file_of_ours(
+    zone: FileZone, published: bytes, line: str, message: str
+) -> None:
+    lines = published.decode().splitlines(keepends=True)
+    lines[4] = line
+    zone.path.write_text("".join(lines))
+    before = zone.path.read_bytes()
+    with pytest.raises(ZoneContentError, match=f"^{zone.path}{message}"):
+        zone.apply_ixfr([delta(1, 2, [BASE[4]])])
+    check_intact(zone, before)
+
+
+def test_ixfr_on_an_unreadable_file(zone: FileZone) -> None:
+    zone.path.mkdir()
+    with pytest.raises(StoreError, match=rf"^reading {zone.path}: Is a directory$"):
+        zone.apply_ixfr([delta(1, 2)])
+    with pytest.raises(StoreError, match=rf"^reading {zone.path}: Is a directory$"):
+        zone.apply_ixfr([])
