@@ -1,0 +1,898 @@
+"""zonesync against a real BIND primary: transfers, NOTIFY, TSIG, failures.
+
+Every wait is on a log line (zonesync's, captured in-process, or named's), with
+a deadline; regexes follow BIND 9.18's wording (STYLE §5). Only 127.0.0.1.
+The zone label is `example.com/IN` and the primary `127.0.0.1#PORT`, as BIND
+prints them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dns.flags
+import dns.opcode
+import dns.rcode
+import pytest
+
+from tests.integration.named import (
+    HOST,
+    LogWatcher,
+    NamedPrimary,
+    TsigKey,
+    free_port,
+    make_zone,
+    zone_records,
+)
+from tests.integration.zonesync_run import (
+    RunningDaemon,
+    Secondary,
+    run_daemon,
+    secondary_zone,
+    send_notify,
+)
+
+ORIGIN = "example.com"
+LABEL = "example.com/IN"
+XFR_SECONDS = 20.0  # one small transfer, including a SOA query first
+FAILOVER_SECONDS = 60.0  # the dead primary may cost a whole SOA query timeout
+EXPIRY_SECONDS = 30.0
+BIG_XFR_SECONDS = 180.0  # 200k records through dnspython
+SLACK_SECONDS = 2.0
+
+MakePrimary = Callable[..., NamedPrimary]
+
+
+# -- regexes in BIND's wording ------------------------------------------------------
+
+
+def zone_line(message: str, label: str = LABEL) -> str:
+    """`zone <label>: <message>` (message is a regex)."""
+    return rf"^zone {re.escape(label)}: {message}"
+
+
+def xfr_line(primary: NamedPrimary | str, message: str, label: str = LABEL) -> str:
+    """`transfer of '<label>' from <primary>: <message>` (message is a regex)."""
+    address = primary if isinstance(primary, str) else primary.address
+    return rf"^transfer of '{re.escape(label)}' from {re.escape(address)}: {message}"
+
+
+def failure_line(primary: NamedPrimary, label: str = LABEL) -> str:
+    """The start of a refresh or transfer failure line about `primary`."""
+    return (
+        rf"^(zone {re.escape(label)}: refresh: failure trying primary"
+        rf" {re.escape(primary.address)} |"
+        rf"transfer of '{re.escape(label)}' from {re.escape(primary.address)}: )"
+    )
+
+
+def refused_line(primary: NamedPrimary, label: str = LABEL) -> str:
+    """REFUSED, at the SOA query or at the transfer (BIND logs both shapes)."""
+    p = re.escape(primary.address)
+    lab = re.escape(label)
+    return (
+        rf"^(zone {lab}: refresh: unexpected rcode \(REFUSED\) from primary {p} "
+        rf"|transfer of '{lab}' from {p}: (failed while receiving responses"
+        rf"|Transfer status): REFUSED$)"
+    )
+
+
+def assert_in_order(log: LogWatcher, patterns: list[str], since: int = 0) -> None:
+    """Each pattern matches a line, each after the previous one's line."""
+    position = since
+    for pattern in patterns:
+        index = log.index(pattern, position)
+        assert index is not None, (
+            f"no line matching {pattern!r} after line {position}; log:\n"
+            + "\n".join(log.lines(since))
+        )
+        position = index + 1
+
+
+async def poll_until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    """Wait for a condition no log line announces (a hook's file), bounded.
+
+    Only for effects outside zonesync's log; everything else waits on lines.
+    """
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {seconds} s")
+        await asyncio.sleep(0.02)
+
+
+def assert_same_zone(
+    secondary_file: Path, primary: NamedPrimary, view: str | None = None
+) -> None:
+    """zonesync's zone file holds exactly the primary's records (dnspython)."""
+    assert secondary_file.exists(), f"{secondary_file} was not written"
+    assert zone_records(secondary_file, ORIGIN) == zone_records(
+        primary.zone_path(ORIGIN, view), ORIGIN
+    )
+
+
+def assert_no_secret(zs: RunningDaemon, *keys: TsigKey) -> None:
+    """No TSIG secret appears anywhere in zonesync's log (tracebacks included)."""
+    text = zs.capture.full_text()
+    for key in keys:
+        assert key.secret not in text, f"the secret of TSIG key {key.name} was logged"
+
+
+async def start_primary(
+    make_primary: MakePrimary, text: str, *, clauses: str = "", **kwargs: object
+) -> NamedPrimary:
+    """A started primary serving example.com with `text`."""
+    primary = make_primary(**kwargs)
+    primary.add_zone(ORIGIN, text, clauses=clauses)
+    await primary.start()
+    return primary
+
+
+# -- 1. first AXFR ------------------------------------------------------------------
+
+
+async def test_first_axfr(make_primary: MakePrimary, secondary: Secondary) -> None:
+    primary = await start_primary(
+        make_primary, make_zone(ORIGIN, 1, hosts=5, refresh=3600, expire=1209600)
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+    started_at = time.time()
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+        done_at = time.time()
+        assert_in_order(
+            zs.log,
+            [
+                zone_line(r"Transfer started\.$"),
+                xfr_line(primary, r"connected using 127\.0\.0\.1#\d+$"),
+                xfr_line(primary, r"got nonincremental response$"),
+                xfr_line(primary, r"Transfer status: success$"),
+                # BIND counts every record received, both SOAs included: 9.
+                xfr_line(
+                    primary,
+                    r"Transfer completed: 1 messages, 9 records, \d+ bytes,"
+                    r" \d+\.\d{3} secs \(\d+ bytes/sec\) \(serial 1\)$",
+                ),
+                zone_line(r"transferred serial 1$"),
+            ],
+        )
+        # The first message is in before it can tell AXFR from IXFR.
+        assert_in_order(
+            zs.log,
+            [
+                xfr_line(primary, r"connected using "),
+                xfr_line(primary, r"received message 1$"),
+                xfr_line(primary, r"Transfer status: success$"),
+            ],
+        )
+        assert zs.capture.levels_of(xfr_line(primary, r"received message")) == ["DEBUG"]
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+        await primary.wait_for_log(
+            r"transfer of 'example\.com/IN': AXFR ended: .* \(serial 1\)$", XFR_SECONDS
+        )
+
+        snap = zs.snapshot()
+        assert (snap.view, snap.zone) == ("_default", ORIGIN)
+        assert snap.serial == 1
+        assert snap.loaded
+        assert not snap.expired
+        assert snap.primary == primary.address
+        assert snap.failures == 0
+        assert snap.last_error is None
+        assert snap.last_refresh_at is not None
+        assert (
+            started_at - SLACK_SECONDS
+            <= snap.last_refresh_at
+            <= done_at + SLACK_SECONDS
+        )
+        # BIND: the next refresh at 75-100 % of REFRESH; expiry EXPIRE after it.
+        assert snap.next_refresh_at is not None
+        assert (
+            snap.last_refresh_at + 0.75 * 3600 - SLACK_SECONDS
+            <= snap.next_refresh_at
+            <= snap.last_refresh_at + 3600 + SLACK_SECONDS
+        )
+        assert snap.expires_at is not None
+        assert abs(snap.expires_at - (snap.last_refresh_at + 1209600)) <= SLACK_SECONDS
+        assert zs.capture.levels_of(r"^transfer of .*: Transfer status: success$") == [
+            "INFO"
+        ]
+
+
+# -- 2. IXFR after the primary's own NOTIFY --------------------------------------------
+
+
+async def test_ixfr_after_primary_notify(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    notify_port = free_port()  # the primary must know where to NOTIFY
+    primary = await start_primary(
+        make_primary,
+        make_zone(ORIGIN, 1, hosts=range(6)),
+        notify="explicit",
+        options="ixfr-from-differences yes;",
+        clauses=f"also-notify {{ {HOST} port {notify_port}; }};",
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+
+    async with run_daemon(secondary, listen=((HOST, notify_port),)) as zs:
+        assert (HOST, notify_port) in zs.daemon.listen_addresses
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+
+        mark, primary_mark = zs.log.mark(), primary.log.mark()
+        # Delete host3, add host6 and host7, change nothing else.
+        primary.update_zone(ORIGIN, make_zone(ORIGIN, 2, hosts=[0, 1, 2, 4, 5, 6, 7]))
+        await primary.reload()
+
+        await zs.wait_for_log(
+            zone_line(r"notify from 127\.0\.0\.1#\d+: serial 2"), XFR_SECONDS, mark
+        )
+        await zs.wait_for_log(zone_line(r"transferred serial 2$"), XFR_SECONDS, mark)
+        assert_in_order(
+            zs.log,
+            [
+                zone_line(r"Transfer started\.$"),
+                xfr_line(primary, r"got incremental response$"),
+                xfr_line(primary, r"Transfer status: success$"),
+                xfr_line(primary, r"Transfer completed: .*\(serial 2\)$"),
+                zone_line(r"transferred serial 2$"),
+            ],
+            mark,
+        )
+        assert zs.log.search(r"retrying with AXFR", mark) is None
+        await primary.wait_for_log(
+            r"transfer of 'example\.com/IN': IXFR started \(serial 1 -> 2\)",
+            XFR_SECONDS,
+            primary_mark,
+        )
+        await primary.wait_for_log(
+            r"transfer of 'example\.com/IN': IXFR ended: .*\(serial 2\)$",
+            XFR_SECONDS,
+            primary_mark,
+        )
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+        assert zs.snapshot().serial == 2
+
+
+# -- 3. NOTIFY-triggered refresh; a stale NOTIFY transfers nothing -------------------------
+
+
+async def test_notify_triggers_refresh(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    # REFRESH 3600: within the test only the NOTIFY can start a transfer.
+    primary = await start_primary(
+        make_primary, make_zone(ORIGIN, 1, refresh=3600, retry=600)
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+        next_refresh_at = zs.snapshot().next_refresh_at
+        assert next_refresh_at is not None
+        assert next_refresh_at > time.time() + 600
+
+        primary.update_zone(ORIGIN, make_zone(ORIGIN, 2, hosts=4))
+        await primary.reload()
+        mark = zs.log.mark()
+        reply = await send_notify(zs.address, ORIGIN, 2)
+        assert reply.opcode() == dns.opcode.NOTIFY
+        assert reply.flags & dns.flags.QR
+        assert reply.rcode() == dns.rcode.NOERROR
+
+        await zs.wait_for_log(
+            zone_line(r"notify from 127\.0\.0\.1#\d+: serial 2$"), XFR_SECONDS, mark
+        )
+        await zs.wait_for_log(zone_line(r"transferred serial 2$"), XFR_SECONDS, mark)
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+
+        # The same serial again, and an older one: up to date, no transfer.
+        for serial in (2, 1):
+            mark, primary_mark = zs.log.mark(), primary.log.mark()
+            reply = await send_notify(zs.address, ORIGIN, serial)
+            assert reply.rcode() == dns.rcode.NOERROR
+            await zs.wait_for_log(
+                zone_line(r"notify from 127\.0\.0\.1#\d+: zone is up to date$"),
+                XFR_SECONDS,
+                mark,
+            )
+            assert zs.log.search(zone_line(r"Transfer started\.$"), mark) is None
+            assert primary.log.search(r"[AI]XFR started", primary_mark) is None
+        assert zs.snapshot().serial == 2
+
+
+# -- 4. TSIG --------------------------------------------------------------------------
+
+
+async def test_tsig_good_key(make_primary: MakePrimary, secondary: Secondary) -> None:
+    key = TsigKey.generate("k")
+    primary = make_primary()
+    primary.add_key(key)
+    primary.add_zone(
+        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
+    )
+    await primary.start()
+    secondary.write(
+        key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, key)])
+    )
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(
+            zone_line(r"transferred serial 1: TSIG 'k'$"), XFR_SECONDS
+        )
+        await primary.wait_for_log(
+            r"/key k \(example\.com\): transfer of 'example\.com/IN':"
+            r" [AI]XFR.* started: TSIG k \(serial 1\)$",
+            XFR_SECONDS,
+        )
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+        assert_no_secret(zs, key)
+
+
+async def test_tsig_wrong_secret_keeps_the_old_file(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    key = TsigKey.generate("k")
+    primary = make_primary()
+    primary.add_key(key)
+    primary.add_zone(
+        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
+    )
+    await primary.start()
+    secondary.write(
+        key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, key)])
+    )
+    path = secondary.zone_file(ORIGIN)
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(
+            zone_line(r"transferred serial 1: TSIG 'k'$"), XFR_SECONDS
+        )
+        before = path.read_bytes()
+
+        # The primary's key changes (same name, another secret), and serial 2.
+        rotated = key.with_new_secret()
+        primary.add_key(rotated)
+        primary.update_zone(ORIGIN, make_zone(ORIGIN, 2, hosts=7))
+        await primary.reload()
+        mark, primary_mark = zs.log.mark(), primary.log.mark()
+        await send_notify(zs.address, ORIGIN, 2)
+
+        await zs.wait_for_log(
+            failure_line(primary) + r"(?=.*TSIG 'k').*BADSIG", XFR_SECONDS, mark
+        )
+        await primary.wait_for_log(
+            r"TSIG k: tsig verify failure \(BADSIG\)", XFR_SECONDS, primary_mark
+        )
+        assert zs.log.search(zone_line(r"transferred serial 2"), mark) is None
+        assert path.read_bytes() == before
+        snap = zs.snapshot()
+        assert snap.serial == 1
+        assert snap.failures >= 1
+        assert snap.last_error is not None
+        assert_no_secret(zs, key, rotated)
+
+
+async def test_tsig_unknown_key(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    key, stranger = TsigKey.generate("k"), TsigKey.generate("stranger")
+    primary = make_primary()
+    primary.add_key(key)
+    primary.add_zone(
+        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
+    )
+    await primary.start()
+    secondary.write(
+        stranger.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, stranger)])
+    )
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(
+            failure_line(primary) + r"(?=.*TSIG 'stranger').*BADKEY", XFR_SECONDS
+        )
+        await primary.wait_for_log(
+            r"TSIG stranger: tsig verify failure \(BADKEY\)", XFR_SECONDS
+        )
+        assert not secondary.zone_file(ORIGIN).exists()
+        snap = zs.snapshot()
+        assert snap.serial is None
+        assert not snap.loaded
+        assert snap.failures >= 1
+        assert_no_secret(zs, key, stranger)
+
+
+async def test_unsigned_request_is_refused(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    key = TsigKey.generate("k")
+    primary = make_primary()
+    primary.add_key(key)
+    primary.add_zone(
+        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
+    )
+    await primary.start()
+    # zonesync knows the key but its primaries entry does not use it.
+    secondary.write(
+        key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, None)])
+    )
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(refused_line(primary), XFR_SECONDS)
+        await primary.wait_for_log(
+            r"zone transfer 'example\.com/[AI]XFR/IN' denied", XFR_SECONDS
+        )
+        assert not secondary.zone_file(ORIGIN).exists()
+        assert zs.snapshot().failures >= 1
+        assert_no_secret(zs, key)
+
+
+# -- 5. REFUSED ------------------------------------------------------------------------
+
+
+async def test_refused(make_primary: MakePrimary, secondary: Secondary) -> None:
+    primary = await start_primary(
+        make_primary, make_zone(ORIGIN, 1), clauses="allow-transfer { none; };"
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(refused_line(primary), XFR_SECONDS)
+        await primary.wait_for_log(
+            r"zone transfer 'example\.com/AXFR/IN' denied", XFR_SECONDS
+        )
+        assert zs.log.search(zone_line(r"transferred serial")) is None
+        assert not secondary.zone_file(ORIGIN).exists()
+        assert secondary.temp_files() == []
+        snap = zs.snapshot()
+        assert not snap.loaded
+        assert snap.serial is None
+        assert snap.failures >= 1
+        assert snap.last_error is not None
+        assert "REFUSED" in snap.last_error
+
+
+# -- 6. failover --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_failover_to_the_next_primary(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    dead_port = free_port()  # nothing listens here
+    dead = f"{HOST}#{dead_port}"
+    primary = await start_primary(make_primary, make_zone(ORIGIN, 1))
+    secondary.write(secondary_zone(ORIGIN, [(dead_port, None), (primary.port, None)]))
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), FAILOVER_SECONDS)
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+        assert zs.snapshot().primary == primary.address
+        # The dead primary came first and was tried first.
+        tried = zs.log.index(re.escape(dead))
+        done = zs.log.index(zone_line(r"transferred serial 1$"))
+        assert tried is not None, "the first (dead) primary was never tried"
+        assert done is not None
+        assert tried < done
+        assert zs.log.search(xfr_line(dead, r"Transfer status: success")) is None
+
+
+# -- 7. IXFR that cannot be applied: AXFR -------------------------------------------------
+
+
+async def test_ixfr_that_does_not_apply_falls_back_to_axfr(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    primary = await start_primary(
+        make_primary,
+        make_zone(ORIGIN, 1, hosts=range(5), refresh=3600, retry=600),
+        options="ixfr-from-differences yes;",
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+    path = secondary.zone_file(ORIGIN)
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+
+    # Behind zonesync's back, host3 goes from its copy (mtime kept).
+    stat = path.stat()
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if not re.match(r"host3(\.example\.com\.)?\s", line)]
+    assert len(kept) == len(lines) - 1, "expected exactly one host3 line in the file"
+    path.write_text("".join(kept))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    # Serial 2 deletes host3: the IXFR cannot apply to the edited copy.
+    primary.update_zone(ORIGIN, make_zone(ORIGIN, 2, hosts=[0, 1, 2, 4, 5]))
+    await primary.reload()
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"loaded serial 1$"), XFR_SECONDS)
+        mark, primary_mark = zs.log.mark(), primary.log.mark()
+        await send_notify(zs.address, ORIGIN, 2)
+        await zs.wait_for_log(zone_line(r"transferred serial 2$"), XFR_SECONDS, mark)
+        assert_in_order(
+            zs.log,
+            [
+                xfr_line(primary, r"got incremental response$"),
+                xfr_line(primary, r"got .+, retrying with AXFR$"),
+                xfr_line(primary, r"got nonincremental response$"),
+                zone_line(r"transferred serial 2$"),
+            ],
+            mark,
+        )
+        assert_in_order(
+            primary.log,
+            [
+                r"transfer of 'example\.com/IN': IXFR started \(serial 1 -> 2\)",
+                r"transfer of 'example\.com/IN': AXFR started \(serial 2\)",
+                r"transfer of 'example\.com/IN': AXFR ended: .*\(serial 2\)$",
+            ],
+            primary_mark,
+        )
+        assert_same_zone(path, primary)
+        assert secondary.temp_files() == []
+
+
+# -- 8. expiry -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_expiry_and_recovery(
+    make_primary: MakePrimary, secondary: Secondary, tmp_path: Path
+) -> None:
+    touch = shutil.which("touch")
+    assert touch is not None
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    marker = hooks / "expired-example.com-_default-1"
+    # REFRESH 1, RETRY 1, EXPIRE 3 (min-refresh-time/min-retry-time are 1).
+    primary = await start_primary(
+        make_primary, make_zone(ORIGIN, 1, refresh=1, retry=1, expire=3)
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+
+    async with run_daemon(
+        secondary, on_expire=f"{touch} {hooks}/expired-{{zone}}-{{view}}-{{serial}}"
+    ) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+        expires_at = zs.snapshot().expires_at
+        assert expires_at is not None
+        assert expires_at <= time.time() + 3 + SLACK_SECONDS
+
+        primary.kill()
+        mark = zs.log.mark()
+        await zs.wait_for_log(zone_line(r"expired$"), EXPIRY_SECONDS, mark)
+        assert "WARNING" in zs.capture.levels_of(zone_line(r"expired$"))
+        await poll_until(marker.exists, 10, f"the on-expire hook's {marker}")
+        snap = zs.snapshot()
+        assert snap.expired
+        assert not marker.with_name("expired-example.com-_default-None").exists()
+
+        mark = zs.log.mark()
+        await primary.restart()
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), EXPIRY_SECONDS, mark)
+        snap = zs.snapshot()
+        assert not snap.expired
+        assert snap.loaded
+        assert snap.serial == 1
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+
+
+# -- 9. restart without re-transfer ---------------------------------------------------------
+
+
+async def test_restart_does_not_transfer_again(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    retry = 3600  # nothing can happen by itself during the test
+    primary = await start_primary(
+        make_primary, make_zone(ORIGIN, 1, refresh=7200, retry=retry)
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+    path = secondary.zone_file(ORIGIN)
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+    before = path.stat()
+    primary_mark = primary.log.mark()
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"loaded serial 1$"), XFR_SECONDS)
+        now = time.time()
+        # The zone task schedules its first refresh just after the load line.
+        await poll_until(
+            lambda: zs.snapshot().next_refresh_at is not None,
+            5,
+            "a next refresh time after the load",
+        )
+        snap = zs.snapshot()
+        assert snap.serial == 1
+        assert snap.loaded
+        assert not snap.expired
+        assert snap.next_refresh_at is not None
+        assert (
+            now + retry / 4 - SLACK_SECONDS
+            <= snap.next_refresh_at
+            <= now + retry + SLACK_SECONDS
+        )
+        after = path.stat()
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+        assert zs.log.search(zone_line(r"Transfer started\.$")) is None
+        assert primary.log.search(r"[AI]XFR started", primary_mark) is None
+
+
+# -- 10. primary killed mid-transfer ------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_primary_killed_mid_transfer(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    # RETRY 2: after the failure zonesync tries again soon; no journal on the
+    # primary, so the big version goes as a full (AXFR-style) transfer.
+    primary = await start_primary(
+        make_primary, make_zone(ORIGIN, 1, hosts=10, refresh=3600, retry=2)
+    )
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+    path = secondary.zone_file(ORIGIN)
+    big_hosts = 200_000
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+        before = path.read_bytes()
+
+        primary.update_zone(
+            ORIGIN,
+            make_zone(ORIGIN, 2, hosts=big_hosts, refresh=3600, retry=2),
+            serial=2,
+        )
+        await primary.reload()
+        mark = zs.log.mark()
+        first_message = asyncio.create_task(
+            zs.wait_for_log(
+                xfr_line(primary, r"received message \d+$"), XFR_SECONDS, mark
+            )
+        )
+        await send_notify(zs.address, ORIGIN, 2)
+        await first_message
+        primary.kill()
+
+        await zs.wait_for_log(
+            xfr_line(
+                primary,
+                r"(failed while receiving responses: .+"
+                r"|Transfer status: (?!success$).+)$",
+            ),
+            XFR_SECONDS,
+            mark,
+        )
+        assert zs.log.search(zone_line(r"transferred serial 2"), mark) is None, (
+            "the transfer finished before named was killed; the test proves nothing"
+        )
+        assert path.read_bytes() == before
+        assert secondary.temp_files() == []
+        assert zs.snapshot().serial == 1
+
+        mark = zs.log.mark()
+        await primary.restart()
+        await zs.wait_for_log(
+            zone_line(r"transferred serial 2$"), BIG_XFR_SECONDS, mark
+        )
+        assert zs.snapshot().serial == 2
+        text = path.read_text()
+        assert re.search(rf"^host{big_hosts - 1}(\.example\.com\.)?\s", text, re.M)
+        assert secondary.temp_files() == []
+
+
+# -- 11. two views, told apart by TSIG key ----------------------------------------------------
+
+
+async def test_views_by_key(make_primary: MakePrimary, secondary: Secondary) -> None:
+    internal, external = TsigKey.generate("int"), TsigKey.generate("ext")
+    primary = make_primary()
+    primary.add_key(internal)
+    primary.add_key(external)
+    primary.add_view("internal", 'key "int";')
+    primary.add_view("external", '!key "int"; any;')
+    primary.add_zone(
+        ORIGIN,
+        make_zone(ORIGIN, 1, hosts=3, extra=['view IN TXT "internal"']),
+        view="internal",
+        clauses='allow-transfer { key "int"; };',
+    )
+    primary.add_zone(
+        ORIGIN,
+        make_zone(ORIGIN, 5, hosts=6, extra=['view IN TXT "external"']),
+        view="external",
+        clauses='allow-transfer { key "ext"; };',
+    )
+    await primary.start()
+    secondary.write(
+        "\n".join(
+            [
+                internal.statement(),
+                external.statement(),
+                'view "internal" { match-clients { key "int"; };',
+                secondary_zone(
+                    ORIGIN, [(primary.port, internal)], file="example.com.internal.db"
+                ),
+                "};",
+                'view "external" { match-clients { key "ext"; };',
+                secondary_zone(
+                    ORIGIN, [(primary.port, external)], file="example.com.external.db"
+                ),
+                "};",
+            ]
+        )
+    )
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(
+            zone_line(r"transferred serial 1: TSIG 'int'$", f"{LABEL}/internal"),
+            XFR_SECONDS,
+        )
+        await zs.wait_for_log(
+            zone_line(r"transferred serial 5: TSIG 'ext'$", f"{LABEL}/external"),
+            XFR_SECONDS,
+        )
+        for view in ("internal", "external"):
+            assert_same_zone(
+                secondary.zone_file(ORIGIN, f"example.com.{view}.db"), primary, view
+            )
+        assert zs.snapshot(ORIGIN, "internal").serial == 1
+        assert zs.snapshot(ORIGIN, "external").serial == 5
+        assert_no_secret(zs, internal, external)
+
+
+# -- hooks ------------------------------------------------------------------------------------
+
+
+async def test_on_update_hook_gets_the_substitutions(
+    make_primary: MakePrimary, secondary: Secondary, tmp_path: Path
+) -> None:
+    cp = shutil.which("cp")
+    assert cp is not None
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    primary = await start_primary(make_primary, make_zone(ORIGIN, 1))
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+    copy = hooks / "example.com__default_1.db"
+
+    # No shell: `{file}` must be the zone file's full path for cp to find it.
+    async with run_daemon(
+        secondary, on_update=f"{cp} {{file}} {hooks}/{{zone}}_{{view}}_{{serial}}.db"
+    ) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+        await poll_until(copy.exists, 10, f"the on-update hook's copy {copy}")
+        await poll_until(
+            lambda: copy.read_bytes() == secondary.zone_file(ORIGIN).read_bytes(),
+            10,
+            "the hook's copy equals the zone file",
+        )
+
+
+async def test_failing_hook_is_logged_and_not_fatal(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    primary = await start_primary(make_primary, make_zone(ORIGIN, 1))
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+
+    async with run_daemon(
+        secondary, on_update="/nonexistent/zonesync-hook {zone} {serial}"
+    ) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
+        await zs.wait_for_log(r"/nonexistent/zonesync-hook", XFR_SECONDS)
+        levels = zs.capture.levels_of(r"/nonexistent/zonesync-hook")
+        assert set(levels) & {"WARNING", "ERROR"}, levels
+        assert not zs.task.done()
+
+        # Still replicating.
+        primary.update_zone(ORIGIN, make_zone(ORIGIN, 2, hosts=5))
+        await primary.reload()
+        mark = zs.log.mark()
+        await send_notify(zs.address, ORIGIN, 2)
+        await zs.wait_for_log(zone_line(r"transferred serial 2$"), XFR_SECONDS, mark)
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def zonesync_command() -> str:
+    """The `zonesync` script of this virtualenv."""
+    beside = Path(sys.executable).with_name("zonesync")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("zonesync")
+    assert found is not None, "the zonesync command is not installed (pip install -e .)"
+    return found
+
+
+async def _pump(stream: asyncio.StreamReader, watcher: LogWatcher) -> None:
+    while line := await stream.readline():
+        watcher.feed(line.decode("utf-8", "replace").rstrip("\n"))
+
+
+async def test_cli_run_and_sigterm(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    primary = await start_primary(make_primary, make_zone(ORIGIN, 1))
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        zonesync_command(),
+        "run",
+        "-c",
+        str(secondary.conf_path),
+        "--state-dir",
+        str(secondary.state_dir),
+        "--listen",
+        f"{HOST}:{port}",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    stderr = LogWatcher("zonesync run (stderr)")
+    assert process.stderr is not None
+    assert process.stdout is not None
+    pump = asyncio.create_task(_pump(process.stderr, stderr))
+    stdout_text = asyncio.create_task(process.stdout.read())
+    try:
+        await stderr.wait_for(
+            r"zone example\.com/IN: transferred serial 1$", XFR_SECONDS
+        )
+        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(5):
+            status = await process.wait()
+        await pump
+        await stdout_text
+        assert status == 0, stderr.text()
+        assert "Traceback" not in stderr.text()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        pump.cancel()
+        stdout_text.cancel()
+
+
+async def test_cli_config_error(tmp_path: Path) -> None:
+    conf = tmp_path / "named.conf"
+    conf.write_text(
+        f'options {{ directory "{tmp_path}"; }};\n'
+        'zone "example.com" { type secondary; file "x.db";'
+        " primaries { 127.0.0.1 port 5300; } };\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        zonesync_command(),
+        "run",
+        "-c",
+        str(conf),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--listen",
+        f"{HOST}:{free_port()}",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(30):
+        _, err = await process.communicate()
+    text = err.decode()
+    assert process.returncode == 1, text
+    assert re.search(
+        rf"^{re.escape(str(conf))}:2: missing ';' before '}}'$", text, re.M
+    ), text
+    assert "Traceback" not in text
