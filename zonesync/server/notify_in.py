@@ -196,7 +196,8 @@ class NotifyHandler:
 
         rdclass = request.question[0].rdclass
         tsig = _verify(state, wire, request)
-        key = tsig.name if tsig is not None and tsig.key is not None else None
+        verified = tsig is not None and tsig.error == dns.rcode.NOERROR
+        key = tsig.name if tsig is not None and verified else None
         view = _match_view(state, rdclass, source[0], destination[0], key)
         if view is None:
             log.debug(

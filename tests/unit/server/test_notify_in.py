@@ -592,3 +592,20 @@ def test_a_long_signed_reply_is_truncated_over_udp_only(
     assert not tcp.flags & dns.flags.TC
     assert tcp.question == request.question
     assert tcp.had_tsig
+
+
+def test_a_key_with_a_bad_time_does_not_pick_the_view(
+    handler: NotifyHandler, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="zonesync.server.notify_in")
+    with mock.patch("time.time", return_value=time.time() - 10000):
+        wire = make_notify(key=K_INT).to_wire()
+    reply, result = ask(handler, wire, ("198.51.100.5", 53))
+    assert result is NotifyResult.REFUSED
+    assert reply is not None
+    assert reply.rcode() == dns.rcode.NOTAUTH
+    # Not internal (`key k-int`): a key that fails is no identity, as in BIND.
+    assert caplog.messages == [
+        "client 198.51.100.5#53: view external: request has invalid signature: "
+        "TSIG k-int: tsig verify failure (BADTIME)"
+    ]
