@@ -422,6 +422,12 @@ CASES = [
         bind=("FORMERR", "QR"),
     ),
     Case(
+        "trailing-junk",
+        lambda: wire_of(notify()) + b"junk",
+        result=NotifyResult.ACCEPTED,
+        bind=("NOERROR", "QR AA"),
+    ),
+    Case(
         "header-and-junk",
         lambda: bytes.fromhex("1234 2400 0001 0000 0000 0000 ffffff"),
         result=NotifyResult.MALFORMED,

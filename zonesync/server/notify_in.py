@@ -196,8 +196,11 @@ class NotifyHandler:
 
         rdclass = request.question[0].rdclass
         tsig = _verify(state, wire, request)
-        verified = tsig is not None and tsig.error == dns.rcode.NOERROR
-        key = tsig.name if tsig is not None and verified else None
+        # Only a TSIG that verifies is an identity for match lists (BIND's
+        # dns_tsigkey_identity() after dns_message_rechecksig()).
+        key = None
+        if tsig is not None and tsig.error == dns.rcode.NOERROR:
+            key = tsig.name
         view = _match_view(state, rdclass, source[0], destination[0], key)
         if view is None:
             log.debug(
