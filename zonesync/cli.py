@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,7 +20,11 @@ from zonesync.config.model import (
     Source,
     ZoneConfig,
 )
-from zonesync.errors import ConfigError
+from zonesync.daemon import Daemon
+from zonesync.errors import ConfigError, ZoneSyncError
+from zonesync.hooks import split_command
+from zonesync.log import setup_logging
+from zonesync.settings import DEFAULT_STATE_DIR, Settings, parse_listen
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,3 +154,110 @@ def _servers(config: Config, servers: tuple[object, ...]) -> str:
             text += f' tls "{server.tls}"'
         parts.append(text)
     return "; ".join(parts)
+
+
+def _listen_option(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, int], ...] | None:
+    if not values:
+        return None
+    try:
+        return tuple(parse_listen(v) for v in values)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _hook_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    if value is None:
+        return None
+    try:
+        split_command(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+    return value
+
+
+@main.command("run")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default="/etc/bind/named.conf",
+    show_default=True,
+    help="The named.conf to replicate the secondary zones of.",
+)
+@click.option(
+    "--state-dir",
+    default=str(DEFAULT_STATE_DIR),
+    show_default=True,
+    help="Where per-zone state is kept.",
+)
+@click.option(
+    "--listen",
+    multiple=True,
+    callback=_listen_option,
+    metavar="ADDR:PORT",
+    help="Listen for NOTIFY here (repeatable); default: named.conf's listen-on.",
+)
+@click.option(
+    "--on-update",
+    callback=_hook_option,
+    metavar="CMD",
+    help="Run after each new zone version; {zone} {view} {file} {serial} substituted.",
+)
+@click.option(
+    "--on-expire",
+    callback=_hook_option,
+    metavar="CMD",
+    help="Run when a zone expires; same substitutions.",
+)
+@click.option("--debug", is_flag=True, help="Log per-message detail.")
+def run(
+    config_path: str,
+    state_dir: str,
+    listen: tuple[tuple[str, int], ...] | None,
+    on_update: str | None,
+    on_expire: str | None,
+    debug: bool,
+) -> None:
+    """Replicate every secondary zone of a named.conf, in the foreground.
+
+    SIGTERM or SIGINT stops it; a transfer in flight is abandoned and the
+    old zone file stays.
+    """
+    setup_logging(logging.DEBUG if debug else logging.INFO)
+    settings = Settings(
+        Path(config_path), Path(state_dir), listen, on_update, on_expire
+    )
+    try:
+        asyncio.run(_run(settings))
+    except ConfigError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    except ZoneSyncError as err:
+        click.echo(f"zonesync: {err}", err=True)
+        sys.exit(1)
+    except Exception as err:
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        click.echo(
+            f"zonesync: internal error ({type(err).__name__}: {err}); please report",
+            err=True,
+        )
+        sys.exit(1)
+
+
+async def _run(settings: Settings) -> None:
+    shutdown = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, shutdown.set)
+    loop.add_signal_handler(
+        signal.SIGHUP,
+        lambda: logging.getLogger(__name__).warning(
+            "SIGHUP: reloading the configuration is not supported yet; ignored"
+        ),
+    )
+    await Daemon(settings).run(shutdown)

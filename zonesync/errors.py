@@ -58,7 +58,7 @@ class TransferError(ZoneSyncError):
         self.primary = primary  # "192.0.2.1#53", as BIND prints it; "" if none
 
 
-class TransferRefused(TransferError):
+class TransferRefused(TransferError):  # noqa: N818 - the name STYLE §4 gives it
     """The primary answered with a non-zero rcode (REFUSED, NOTAUTH, ...)."""
 
     def __init__(self, message: str, primary: str = "", rcode: str = "") -> None:
@@ -69,13 +69,13 @@ class TransferRefused(TransferError):
         )
 
 
-class TransferTimeout(TransferError):
+class TransferTimeout(TransferError):  # noqa: N818 - as STYLE §4
     """The primary did not answer, or a transfer ran past its time limit."""
 
     reason = FailureReason.TIMEOUT
 
 
-class TransferBroken(TransferError):
+class TransferBroken(TransferError):  # noqa: N818 - as STYLE §4
     """The answer was malformed, failed TSIG, or broke the zone's limits."""
 
     def __init__(
@@ -88,7 +88,7 @@ class TransferBroken(TransferError):
         self.reason = reason
 
 
-class SerialNotNewer(TransferError):
+class SerialNotNewer(TransferError):  # noqa: N818 - as STYLE §4
     """The primary's serial is not newer than ours (RFC 1982 comparison)."""
 
 

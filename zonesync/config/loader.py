@@ -47,7 +47,6 @@ from zonesync.config.grammar import Block, Statement, Word
 from zonesync.config.include import load_tree
 from zonesync.config.model import (
     ANY,
-    NONE,
     ZONE_TYPES,
     Config,
     RemoteEntry,
@@ -149,7 +148,7 @@ class _Builder(Definitions):
                 zones_by_view,
                 None,
             )
-            return [View(DEFAULT_VIEW, dns.rdataclass.IN, ANY, NONE, tuple(zones))]
+            return [View(DEFAULT_VIEW, dns.rdataclass.IN, ANY, ANY, tuple(zones))]
         for st in view_statements:
             words = words_of(st)
             if not words:

@@ -319,11 +319,6 @@ def test_set_config_swaps_the_rules(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader.py gives the implicit _default view match-destinations "
-    "{ none; } instead of BIND's any; remove this mark when it is fixed",
-)
 def test_a_config_without_views(tmp_path: Path) -> None:
     config = load(
         tmp_path, 'zone "example.com" { type secondary; primaries { 192.0.2.1; }; };'
