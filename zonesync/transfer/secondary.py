@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -77,6 +77,16 @@ class Limits(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Network:
+    """The client calls a zone makes; tests swap in in-memory ones."""
+
+    query_soa: Callable[..., Awaitable[SoaAnswer]] = query_soa
+    open_xfr: Callable[..., contextlib.AbstractAsyncContextManager[XfrStream]] = (
+        open_xfr
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Hooks:
     """The operator's commands; None when not configured."""
 
@@ -121,8 +131,10 @@ class SecondaryZone:
         hooks: Hooks = NO_HOOKS,
         clock: Callable[[], float] = time.time,
         uniform: Uniform = random.uniform,
+        network: Network | None = None,
     ) -> None:
         self.config = zone
+        self._network = network or Network()
         self.endpoints = endpoints
         self.label = zone_label(zone.name, zone.rdclass, zone.view)
         self.log = zone_logger(log, self.label)
@@ -223,7 +235,7 @@ class SecondaryZone:
             if self._wake.is_set() or due is None or now >= due:
                 self._wake.clear()
                 try:
-                    await self._refresh()
+                    await self.refresh_now()
                 except Exception:
                     self._refreshing = False
                     self.log.exception("internal error during refresh, will retry")
@@ -308,7 +320,8 @@ class SecondaryZone:
 
     # -- one refresh ------------------------------------------------------------
 
-    async def _refresh(self) -> None:
+    async def refresh_now(self) -> None:
+        """Run one refresh at once: SOA checks, and a transfer if one is newer."""
         self._refreshing = True
         try:
             ok, error = await self._try_primaries()
@@ -336,7 +349,7 @@ class SecondaryZone:
         for endpoint in self.endpoints:
             await self._limits.soa_query_token()
             try:
-                answer = await query_soa(
+                answer = await self._network.query_soa(
                     self.config.name,
                     self.config.rdclass,
                     endpoint,
@@ -466,7 +479,9 @@ class SecondaryZone:
         stream: XfrStream | None = None
         try:
             async with asyncio.timeout(time_seconds):
-                async with open_xfr(query, endpoint, idle_seconds) as stream:
+                async with self._network.open_xfr(
+                    query, endpoint, idle_seconds
+                ) as stream:
                     tlog.info("connected using %s", stream.local)
                     machine = XfrIn(
                         self.config.name,

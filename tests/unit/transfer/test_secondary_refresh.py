@@ -1,0 +1,288 @@
+"""SecondaryZone refreshes against an in-memory primary (no sockets, fake clock)."""
+
+import asyncio
+import contextlib
+import logging
+import struct
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+from zonesync.config.loader import load_config
+from zonesync.errors import TransferTimeout
+from zonesync.store.state import state_path
+from zonesync.transfer.client import SoaAnswer, XfrStream
+from zonesync.transfer.limits import RefreshLimits
+from zonesync.transfer.manager import endpoints_for
+from zonesync.transfer.secondary import Network, SecondaryZone
+
+ZONE = dns.name.from_text("example.com.")
+T0 = 1_800_000_000.0
+
+
+def soa_text(serial):
+    return f"ns.example.com. host.example.com. {serial} 7200 1000 86400 300"
+
+
+def rrset(owner, rdtype, text):
+    return dns.rrset.from_text(owner, 300, "IN", rdtype, text)
+
+
+def zone_rrsets(serial, hosts):
+    out = [rrset("example.com.", "SOA", soa_text(serial))]
+    out.append(rrset("example.com.", "NS", "ns.example.com."))
+    out += [rrset(f"h{i}.example.com.", "A", f"192.0.2.{i}") for i in hosts]
+    return out
+
+
+class FakePrimary:
+    """Answers SOA queries and transfers from in-memory zone versions."""
+
+    def __init__(self):
+        self.versions = {}  # serial -> host numbers
+        self.serial = 0
+        self.ixfr_rcode = None
+        self.requests = []
+        self.soa_error = None
+
+    def publish(self, serial, hosts):
+        self.versions[serial] = list(hosts)
+        self.serial = serial
+
+    async def query_soa(self, zone, rdclass, endpoint, try_tcp=True):
+        if self.soa_error is not None:
+            raise self.soa_error
+        soa = rrset("example.com.", "SOA", soa_text(self.serial))[0]
+        return SoaAnswer(self.serial, soa, False)
+
+    def reply(self, query):
+        rdtype = query.question[0].rdtype
+        self.requests.append(dns.rdatatype.to_text(rdtype))
+        response = dns.message.make_response(query)
+        if rdtype == dns.rdatatype.IXFR and self.ixfr_rcode is not None:
+            response.set_rcode(self.ixfr_rcode)
+            return [response]
+        hosts = self.versions[self.serial]
+        if rdtype == dns.rdatatype.IXFR:
+            old = query.authority[0][0].serial
+            before, after = set(self.versions[old]), set(hosts)
+            seq = [rrset("example.com.", "SOA", soa_text(self.serial))]
+            seq.append(rrset("example.com.", "SOA", soa_text(old)))
+            seq += [
+                rrset(f"h{i}.example.com.", "A", f"192.0.2.{i}") for i in before - after
+            ]
+            seq.append(rrset("example.com.", "SOA", soa_text(self.serial)))
+            seq += [
+                rrset(f"h{i}.example.com.", "A", f"192.0.2.{i}") for i in after - before
+            ]
+            seq.append(rrset("example.com.", "SOA", soa_text(self.serial)))
+        else:
+            seq = zone_rrsets(self.serial, hosts)
+            seq.append(rrset("example.com.", "SOA", soa_text(self.serial)))
+        response.answer = seq
+        return [response]
+
+    @contextlib.asynccontextmanager
+    async def open_xfr(self, query, endpoint, idle_seconds):
+        reader = asyncio.StreamReader()
+        for message in self.reply(query):
+            wire = message.to_wire()
+            reader.feed_data(struct.pack("!H", len(wire)) + wire)
+        reader.feed_eof()
+        yield XfrStream(endpoint, query, reader, None, idle_seconds, "192.0.2.53#4000")
+
+
+@pytest.fixture
+def make_zone(tmp_path):
+    zones = tmp_path / "zones"
+    zones.mkdir()
+
+    def make(primary, extra="", now=T0):
+        conf = tmp_path / "named.conf"
+        conf.write_text(
+            f'options {{ directory "{zones}"; }};\n'
+            'zone "example.com" { type secondary; file "example.com.db";'
+            f" primaries {{ 192.0.2.1; }}; {extra} }};\n"
+        )
+        config = load_config(str(conf))
+        zone = next(config.secondary_zones())
+        return SecondaryZone(
+            zone,
+            endpoints_for(zone, config),
+            state_path(tmp_path / "state", zone.view, zone.name),
+            RefreshLimits(),
+            clock=lambda: now,
+            uniform=lambda a, b: a,
+            network=Network(primary.query_soa, primary.open_xfr),
+        )
+
+    return make, zones / "example.com.db"
+
+
+async def start(make, primary, **kw):
+    zone = make(primary, **kw)
+    await zone.load()
+    await zone.refresh_now()
+    return zone
+
+
+async def test_first_refresh_is_an_axfr(make_zone):
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1, 2])
+    zone = await start(make, primary)
+    assert primary.requests == ["AXFR"]
+    assert zone.snapshot().serial == 1
+    assert "h2.example.com. 300 IN A 192.0.2.2" in path.read_text()
+
+
+async def test_newer_serial_is_fetched_by_ixfr(make_zone, caplog):
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1, 2])
+    zone = await start(make, primary)
+    primary.publish(2, [2, 3])
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+    assert primary.requests == ["AXFR", "IXFR"]
+    assert zone.snapshot().serial == 2
+    text = path.read_text()
+    assert "192.0.2.3" in text
+    assert "192.0.2.1\n" not in text
+    assert any("got incremental response" in m for m in caplog.messages)
+
+
+@pytest.mark.parametrize(
+    "rcode", [dns.rcode.REFUSED, dns.rcode.NOTIMP, dns.rcode.FORMERR]
+)
+async def test_error_rcode_to_ixfr_falls_back_to_axfr_at_once(make_zone, caplog, rcode):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = await start(make, primary)
+    primary.publish(2, [1, 2])
+    primary.ixfr_rcode = rcode
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+    assert primary.requests == ["AXFR", "IXFR", "AXFR"]
+    assert zone.snapshot().serial == 2
+    name = dns.rcode.to_text(rcode)
+    assert (
+        f"transfer of 'example.com/IN' from 192.0.2.1#53: got {name}, retrying with AXFR"
+        in caplog.messages
+    )
+
+
+async def test_ixfr_that_does_not_apply_is_retried_as_axfr(make_zone, caplog):
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1, 2])
+    zone = await start(make, primary)
+    # our copy lost h1, which the IXFR deletes
+    path.write_text(
+        "\n".join(
+            line for line in path.read_text().splitlines() if not line.startswith("h1.")
+        )
+        + "\n"
+    )
+    primary.publish(2, [2])
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+    assert primary.requests == ["AXFR", "IXFR", "AXFR"]
+    assert zone.snapshot().serial == 2
+    assert any("retrying with AXFR" in m for m in caplog.messages)
+
+
+async def test_request_ixfr_no_asks_for_axfr(make_zone):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = await start(make, primary, extra="request-ixfr no;")
+    primary.publish(2, [2])
+    await zone.refresh_now()
+    assert primary.requests == ["AXFR", "AXFR"]
+
+
+async def test_same_serial_is_up_to_date_without_transfer(make_zone):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = await start(make, primary)
+    await zone.refresh_now()
+    assert primary.requests == ["AXFR"]
+    snap = zone.snapshot()
+    assert snap.failures == 0
+    assert snap.next_refresh_at == T0 + 7200 * 0.75
+
+
+async def test_older_serial_never_overwrites(make_zone, caplog):
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(10, [1])
+    zone = await start(make, primary)
+    before = path.read_bytes()
+    primary.publish(5, [2])
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+    assert primary.requests == ["AXFR"]
+    assert path.read_bytes() == before
+    assert (
+        "zone example.com/IN: serial number (5) received from primary 192.0.2.1#53 < ours (10)"
+        in caplog.messages
+    )
+
+
+async def test_multi_master_is_quiet_about_an_older_serial(make_zone, caplog):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(10, [1])
+    zone = await start(make, primary, extra="multi-master yes;")
+    primary.publish(5, [2])
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+    assert not any("serial number" in m for m in caplog.messages)
+
+
+async def test_failures_back_off_from_60s_until_first_load(make_zone):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.soa_error = TransferTimeout("timed out", "192.0.2.1#53")
+    zone = await start(make, primary)
+    assert zone.snapshot().failures == 1
+    assert zone.snapshot().next_refresh_at == T0 + 60 * 0.75
+    await zone.refresh_now()
+    assert zone.snapshot().next_refresh_at == T0 + 120 * 0.75
+    assert zone.snapshot().last_error == "192.0.2.1#53: timed out"
+
+
+async def test_loaded_zone_retries_at_its_retry_interval(make_zone):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = await start(make, primary)
+    primary.soa_error = TransferTimeout("timed out", "192.0.2.1#53")
+    await zone.refresh_now()
+    await zone.refresh_now()
+    snap = zone.snapshot()
+    assert snap.failures == 2
+    assert snap.next_refresh_at == T0 + 1000 * 0.75
+    assert snap.serial == 1
+
+
+async def test_too_many_records_keeps_the_old_zone(make_zone, caplog):
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = await start(make, primary, extra="max-records 5;")
+    before = path.read_bytes()
+    primary.publish(2, range(1, 20))
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+    assert path.read_bytes() == before
+    assert zone.snapshot().serial == 1
+    assert zone.snapshot().failures == 1
