@@ -43,7 +43,9 @@ class RefreshLimits:
         self.queued += 1
         acquired = False
         try:
-            async with self._transfers, per_ns:
+            # The per-primary slot first, so a transfer waiting on a busy
+            # primary never holds one of the transfers-in slots meanwhile.
+            async with per_ns, self._transfers:
                 self.queued -= 1
                 acquired = True
                 self.running += 1
