@@ -102,14 +102,26 @@ def make_query(
         query.authority.append(rrset)
     if endpoint.key is not None:
         key = endpoint.key
+        dns_key = _dns_key(key)
+        try:
+            dns.tsig.get_context(dns_key)
+        except NotImplementedError:
+            raise TransferBroken(
+                f"TSIG '{key_text(key)}': algorithm "
+                f"{_algorithm(key).to_text(True)} is not supported by zonesync",
+                endpoint.text,
+                FailureReason.TSIG,
+            ) from None
         query.use_tsig(
-            {key.name: _dns_key(key)}, keyname=key.name, algorithm=_algorithm(key)
+            {key.name: dns_key}, keyname=key.name, algorithm=dns_key.algorithm
         )
     return query
 
 
 def _algorithm(key: TsigKey) -> dns.name.Name:
-    if key.digest_bits is None:
+    """The algorithm's name, truncated as `hmac-sha256-128` when digest-bits say so."""
+    full = dns.tsig.mac_sizes.get(key.algorithm)
+    if key.digest_bits is None or (full is not None and key.digest_bits == full * 8):
         return key.algorithm
     return dns.name.from_text(f"{key.algorithm.to_text(True)}-{key.digest_bits}")
 

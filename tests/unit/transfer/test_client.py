@@ -159,3 +159,32 @@ def test_ixfr_query_carries_our_soa_and_no_rd():
     query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.IXFR, endpoint, soa)
     assert not query.flags & dns.flags.RD
     assert query.authority[0][0].serial == 7
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "bits", "signed_with"),
+    [
+        ("hmac-sha256.", None, "hmac-sha256."),
+        ("hmac-sha256.", 128, "hmac-sha256-128."),
+        ("hmac-sha256.", 256, "hmac-sha256."),
+        ("hmac-md5.sig-alg.reg.int.", None, "hmac-md5.sig-alg.reg.int."),
+    ],
+)
+def test_query_is_signed_with_the_keys_algorithm(algorithm, bits, signed_with):
+    key = TsigKey(KEY.name, dns.name.from_text(algorithm), SECRET, bits)
+    endpoint = Endpoint("192.0.2.1", 53, key)
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.SOA, endpoint)
+    parsed = dns.message.from_wire(
+        query.to_wire(), keyring={KEY.name: dns.tsig.Key(KEY.name, SECRET, signed_with)}
+    )
+    assert parsed.had_tsig
+    assert parsed.tsig[0].algorithm == dns.name.from_text(signed_with)
+
+
+def test_truncation_dnspython_lacks_is_a_clear_tsig_error():
+    key = TsigKey(KEY.name, dns.name.from_text("hmac-sha1."), SECRET, 80)
+    with pytest.raises(TransferBroken, match="hmac-sha1-80 is not supported") as caught:
+        make_query(
+            ZONE, dns.rdataclass.IN, dns.rdatatype.SOA, Endpoint("192.0.2.1", 53, key)
+        )
+    assert caught.value.reason is FailureReason.TSIG
