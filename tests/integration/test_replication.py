@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -464,7 +465,6 @@ async def test_refused(make_primary: MakePrimary, secondary: Secondary) -> None:
 # -- 6. failover --------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 async def test_failover_to_the_next_primary(
     make_primary: MakePrimary, secondary: Secondary
 ) -> None:
@@ -484,6 +484,40 @@ async def test_failover_to_the_next_primary(
         assert done is not None
         assert tried < done
         assert zs.log.search(xfr_line(dead, r"Transfer status: success")) is None
+
+
+@pytest.mark.slow
+async def test_failover_from_a_silent_primary(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    # Bound but mute: UDP queries go unanswered, TCP connects and hangs.
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mute_udp,
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as mute_tcp,
+    ):
+        mute_udp.bind((HOST, 0))
+        mute_port = mute_udp.getsockname()[1]
+        mute_tcp.bind((HOST, mute_port))
+        mute_tcp.listen()
+        mute = f"{HOST}#{mute_port}"
+        primary = await start_primary(make_primary, make_zone(ORIGIN, 1))
+        secondary.write(
+            secondary_zone(ORIGIN, [(mute_port, None), (primary.port, None)])
+        )
+
+        async with run_daemon(secondary) as zs:
+            await zs.wait_for_log(zone_line(r"transferred serial 1$"), FAILOVER_SECONDS)
+            assert_in_order(
+                zs.log,
+                [
+                    zone_line(
+                        rf"refresh: retry limit for primary {re.escape(mute)} exceeded"
+                    ),
+                    zone_line(r"transferred serial 1$"),
+                ],
+            )
+            assert zs.snapshot().primary == primary.address
+            assert_same_zone(secondary.zone_file(ORIGIN), primary)
 
 
 # -- 7. IXFR that cannot be applied: AXFR -------------------------------------------------
@@ -692,6 +726,35 @@ async def test_primary_killed_mid_transfer(
         text = path.read_text()
         assert re.search(rf"^host{big_hosts - 1}(\.example\.com\.)?\s", text, re.M)
         assert secondary.temp_files() == []
+
+
+async def test_primary_behind_us_is_not_transferred(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    primary = await start_primary(make_primary, make_zone(ORIGIN, 5, refresh=3600))
+    secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
+    path = secondary.zone_file(ORIGIN)
+
+    async with run_daemon(secondary) as zs:
+        await zs.wait_for_log(zone_line(r"transferred serial 5$"), XFR_SECONDS)
+        before = path.read_bytes()
+        primary.update_zone(ORIGIN, make_zone(ORIGIN, 4, hosts=9))
+        await primary.reload()
+        mark, primary_mark = zs.log.mark(), primary.log.mark()
+        # A NOTIFY without a serial: zonesync must ask the primary's SOA.
+        await send_notify(zs.address, ORIGIN, None)
+        await zs.wait_for_log(
+            zone_line(
+                rf"serial number \(4\) received from primary"
+                rf" {re.escape(primary.address)} < ours \(5\)$"
+            ),
+            XFR_SECONDS,
+            mark,
+        )
+        assert zs.log.search(zone_line(r"Transfer started\.$"), mark) is None
+        assert primary.log.search(r"[AI]XFR started", primary_mark) is None
+        assert path.read_bytes() == before
+        assert zs.snapshot().serial == 5
 
 
 # -- 11. two views, told apart by TSIG key ----------------------------------------------------
