@@ -1,31 +1,28 @@
 """Per-zone state that survives a restart: timers, health, the last primary.
 
 One small JSON file per (view, zone) in the state directory, replaced
-atomically (temporary file, fsync, rename, fsync of the directory), so a
-crash leaves either the old state or the new one. A file that cannot be used
-is logged and ignored: the zone then starts as BIND does, from the zone
-file's mtime.
+atomically (`atomic.py`: temporary file, fsync, rename, fsync of the
+directory), so a crash leaves either the old state or the new one. A file
+that cannot be used is logged and ignored: the zone then starts as BIND
+does, from the zone file's mtime.
 
 Everything here blocks; the daemon calls it through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import math
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dns.name
 
-from zonesync.errors import StoreError
+from zonesync.store.atomic import AtomicFile, store_error
 
 log = logging.getLogger(__name__)
 
@@ -138,28 +135,10 @@ def dump_state(path: Path, state: ZoneState) -> None:
     data = {"version": STATE_VERSION, **dataclasses.asdict(state)}
     text = json.dumps(data, indent=1, allow_nan=False) + "\n"
     directory = path.parent
-    temp = directory / f".{path.name}.zonesync-{secrets.token_hex(8)}.tmp"
-    action = "creating state directory"
     try:
         directory.mkdir(mode=0o750, parents=True, exist_ok=True)
-        action = "writing"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        fd = os.open(temp, flags, 0o640)
-        try:
-            view = memoryview(text.encode())
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        temp.replace(path)
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
     except OSError as err:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        where = directory if action.startswith("creating") else path
-        raise StoreError(f"{action} {where}: {err.strerror or err}", str(path)) from err
+        raise store_error("creating state directory", directory, err, path) from err
+    with AtomicFile(path, 0o640, sync_action="writing") as out:
+        out.write(text)
+        out.publish()

@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import require_tool
 from zonesync.errors import FailureReason, StoreError, ZoneContentError
-from zonesync.store import zonefile
+from zonesync.store import atomic, zonefile
+from zonesync.store.records import render
 from zonesync.store.zonefile import FileZone, IxfrDelta, MemoryZone, Record, ZoneInfo
 
 ORIGIN = dns.name.from_text("example.com.")
@@ -170,7 +171,7 @@ def check_intact(zone: FileZone, before: bytes) -> None:
 def test_failure_mid_write_leaves_old_file(
     zone: FileZone, published: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(zonefile, "_FLUSH_CHARS", 1)
+    monkeypatch.setattr(atomic, "_FLUSH_CHARS", 1)
     monkeypatch.setattr(os, "write", enospc)
     writer = zone.begin_axfr()
     with pytest.raises(StoreError) as info:
@@ -279,13 +280,13 @@ def test_max_records_stops_early(
     writer = zone.begin_axfr()
     writer.add(BASE[:5])
     rendered: list[int] = []
-    real_render = zonefile._render
+    real_render = render
 
     def spy(records: list[Record]) -> str:
         rendered.append(len(records))
         return real_render(records)
 
-    monkeypatch.setattr(zonefile, "_render", spy)
+    monkeypatch.setattr("zonesync.store.writer.render", spy)
     with pytest.raises(
         ZoneContentError, match=r"too many records \(must not exceed 5\)"
     ) as info:

@@ -1,0 +1,180 @@
+"""Files published atomically, so a reader never sees a partial one.
+
+A file is published the way BIND 9.18 dumps zones (`lib/dns/zone.c`,
+`isc_file_openunique()` then rename): a temporary file beside the target,
+fsync, `os.replace`, fsync of the directory. A crash leaves the old file or
+the new one, and perhaps a temporary file that `remove_stale_temp_files`
+clears at the next start.
+
+Everything here blocks; the daemon calls it through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from zonesync.errors import StoreError
+
+_TEMP_INFIX = ".zonesync-"
+_TEMP_SUFFIX = ".tmp"
+_TEMP_RANDOM_BYTES = 8
+_FLUSH_CHARS = 1 << 20
+
+
+def store_error(
+    action: str, where: Path, err: OSError, path: Path | None = None
+) -> StoreError:
+    """`writing /var/cache/bind/x.db: No space left on device`.
+
+    The error's `path` is `path`, or `where` if it is not given.
+    """
+    reason = err.strerror or str(err)
+    return StoreError(f"{action} {where}: {reason}", str(path or where))
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _is_temp_name(name: str, target: str) -> bool:
+    """Whether `name` is one of our temporary files for the file `target`."""
+    prefix = f".{target}{_TEMP_INFIX}"
+    if not (name.startswith(prefix) and name.endswith(_TEMP_SUFFIX)):
+        return False
+    middle = name[len(prefix) : -len(_TEMP_SUFFIX)]
+    hexdigits = "0123456789abcdef"
+    return len(middle) == 2 * _TEMP_RANDOM_BYTES and all(c in hexdigits for c in middle)
+
+
+class AtomicFile:
+    """A new file beside `target`, published over it by an atomic rename.
+
+    Every failure is a StoreError worded `writing <target>: ...`, except a
+    failed sync of the directory after the rename, worded `<sync_action>
+    <target>: ...`. Used as a context manager, it is discarded on leaving
+    unless published.
+    """
+
+    def __init__(
+        self,
+        target: Path,
+        mode: int = 0o644,
+        *,
+        sync_action: str = "syncing directory of",
+    ) -> None:
+        self.target = target
+        self._sync_action = sync_action
+        self._chunks: list[str] = []
+        self._pending = 0
+        self._size = 0
+        self._published = False
+        while True:
+            random = secrets.token_hex(_TEMP_RANDOM_BYTES)
+            self.path = target.with_name(
+                f".{target.name}{_TEMP_INFIX}{random}{_TEMP_SUFFIX}"
+            )
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            try:
+                # `mode` less the umask, as BIND's isc_file_openunique().
+                self._fd = os.open(self.path, flags, mode)
+                return
+            except FileExistsError:
+                continue
+            except FileNotFoundError as err:
+                message = f"writing {target}: directory {target.parent} does not exist"
+                raise StoreError(message, str(target)) from err
+            except OSError as err:
+                raise store_error("writing", target, err) from err
+
+    def write(self, text: str) -> None:
+        """Add `text` to the file, writing it out in chunks of about 1 MiB."""
+        self._chunks.append(text)
+        self._pending += len(text)
+        if self._pending >= _FLUSH_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        data = "".join(self._chunks).encode()
+        self._chunks.clear()
+        self._pending = 0
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as err:
+            raise store_error("writing", self.target, err) from err
+        self._size += len(data)
+
+    def publish(self) -> int:
+        """Sync the file, rename it onto the target, sync the directory.
+
+        Returns the size of the file in bytes.
+        """
+        self._flush()
+        try:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+            self.path.replace(self.target)
+            self._published = True
+        except OSError as err:
+            raise store_error("writing", self.target, err) from err
+        try:
+            _fsync_directory(self.target.parent)
+        except OSError as err:
+            raise store_error(self._sync_action, self.target, err) from err
+        return self._size
+
+    def discard(self) -> None:
+        """Close and remove the temporary file, if not published; never raises."""
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+        if not self._published:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.discard()
+
+
+def remove_stale_temp_files(target: Path) -> int:
+    """Remove the temporary files for `target` left by a crash; return how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(target.parent))
+    except FileNotFoundError:
+        return 0
+    except OSError as err:
+        raise store_error("listing", target.parent, err) from err
+    for entry in entries:
+        if not _is_temp_name(entry.name, target.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            Path(entry.path).unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            raise store_error("removing", Path(entry.path), err) from err
+        removed += 1
+    return removed

@@ -1,0 +1,156 @@
+"""Writing a full zone (an AXFR) to a store, checking it as it streams.
+
+The checks are BIND's for a transferred zone: one SOA, first and at the
+apex, data in the zone and of its class, NS records at the apex, and no
+more than `max-records`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+
+from zonesync.errors import FailureReason, ZoneContentError
+from zonesync.store.records import (
+    Record,
+    ZoneInfo,
+    class_text,
+    header,
+    render,
+    type_text,
+    zone_info,
+)
+
+
+class Sink(Protocol):
+    """Where a ZoneWriter puts a zone: a file, or memory."""
+
+    def write(self, text: str, records: Sequence[Record]) -> None:
+        """Take checked `records`, with `text` their zone file lines."""
+
+    def publish(self) -> int:
+        """Make what was written the zone; return its size in bytes."""
+
+    def discard(self) -> None:
+        """Drop what was written; never raises."""
+
+
+class ZoneWriter:
+    """Streams a full zone (an AXFR) to its store, checking each record.
+
+    The first record must be the SOA, at the apex, and the only one: the
+    caller drops the SOA that closes an AXFR stream. Nothing is published
+    before `commit()`; any error discards what was written.
+    """
+
+    def __init__(
+        self,
+        origin: dns.name.Name,
+        rdclass: dns.rdataclass.RdataClass,
+        max_records: int,
+        where: str,
+        sink: Sink,
+    ) -> None:
+        self._origin = origin
+        self._rdclass = rdclass
+        self._max_records = max_records
+        self._where = where
+        self._sink: Sink | None = sink
+        self._soa: Record | None = None
+        self._count = 0
+        self._apex_ns = False
+        self._last_name: dns.name.Name | None = None
+
+    def _fail(
+        self, message: str, reason: FailureReason = FailureReason.MALFORMED
+    ) -> ZoneContentError:
+        return ZoneContentError(message, self._where, reason)
+
+    def add(self, records: Sequence[Record]) -> None:
+        """Check and write `records`; ZoneContentError if one is not acceptable."""
+        sink = self._open_sink()
+        done = False
+        try:
+            starting = self._count == 0
+            self._check(records)
+            text = render(records)
+            if starting and self._soa is not None:
+                text = header(self._origin, self._soa) + text
+            sink.write(text, records)
+            done = True
+        finally:
+            if not done:
+                self.abort()
+
+    def _check(self, records: Sequence[Record]) -> None:
+        origin = self._origin
+        rdclass = self._rdclass
+        limit = self._max_records
+        count = self._count
+        last = self._last_name
+        for name, ttl, rdata in records:
+            count += 1
+            if limit and count > limit:
+                raise self._fail(
+                    f"too many records (must not exceed {limit})",
+                    FailureReason.TOO_LARGE,
+                )
+            if name is not last:
+                if not name.is_subdomain(origin):
+                    raise self._fail(f"out-of-zone data: {name} is not in {origin}")
+                last = name
+            if rdata.rdclass != rdclass:
+                raise self._fail(
+                    f"{name}: class {class_text(rdata.rdclass)} record "
+                    f"in a class {class_text(rdclass)} zone"
+                )
+            rdtype = rdata.rdtype
+            if rdtype == dns.rdatatype.SOA:
+                if self._soa is not None:
+                    raise self._fail(f"more than one SOA record (another at {name})")
+                if name != origin:
+                    raise self._fail(f"SOA record at {name}, not at the apex {origin}")
+                if not isinstance(rdata, dns.rdtypes.ANY.SOA.SOA):
+                    raise self._fail(f"{name}: SOA record of unknown form")
+                self._soa = (name, ttl, rdata)
+            elif count == 1:
+                raise self._fail(
+                    f"first record is not the SOA ({name} {type_text(rdtype)})"
+                )
+            elif rdtype == dns.rdatatype.NS and not self._apex_ns and name == origin:
+                self._apex_ns = True
+        self._count = count
+        self._last_name = last
+
+    def commit(self) -> ZoneInfo:
+        """Check the zone as a whole and publish it atomically."""
+        sink = self._open_sink()
+        done = False
+        try:
+            if self._soa is None:
+                raise self._fail("has no SOA record")
+            if not self._apex_ns:  # BIND 9.18 zone.c zone_replacedb()
+                raise self._fail("has no NS records")
+            size = sink.publish()
+            self._sink = None
+            done = True
+        finally:
+            if not done:
+                self.abort()
+        return zone_info(self._soa, self._count, size)
+
+    def abort(self) -> None:
+        """Discard what was written; idempotent, never raises."""
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            sink.discard()
+
+    def _open_sink(self) -> Sink:
+        if self._sink is None:
+            raise RuntimeError("zone writer already committed or aborted")
+        return self._sink
