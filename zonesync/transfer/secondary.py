@@ -270,10 +270,9 @@ class SecondaryZone:
             self._state = ZoneState(failures=saved.failures if saved else 0)
             self._next_refresh_at = now
             return
+        mtime = await asyncio.to_thread(self.store.mtime)
         self._info = info
         self._timers = self._clamp(info)
-        self.log.info("loaded serial %d", info.serial)
-        mtime = await asyncio.to_thread(self.store.mtime)
         if saved is not None and saved.serial == info.serial:
             last = saved.last_refresh_at or mtime or now
             state = replace(saved, expires_at=last + self._timers.expire)
@@ -286,11 +285,11 @@ class SecondaryZone:
                 expires_at=last + self._timers.expire,
             )
         self._state = state
+        self._next_refresh_at = now + startup_delay(self._timers, self._uniform)
+        self.log.info("loaded serial %d", info.serial)
         if state.expired or (state.expires_at or now) <= now:
-            await self._expire()
             self._next_refresh_at = now
-        else:
-            self._next_refresh_at = now + startup_delay(self._timers, self._uniform)
+            await self._expire()
         await self._save()
 
     def _clamp(self, info: ZoneInfo) -> Timers:
@@ -390,7 +389,11 @@ class SecondaryZone:
         if isinstance(err, TransferRefused):
             self.log.info("refresh: unexpected rcode (%s) from %s", err.rcode, where)
         elif isinstance(err, TransferTimeout):
-            self.log.info("refresh: retry limit for %s exceeded", where)
+            self.log.info(
+                "refresh: retry limit for primary %s exceeded (source %s)",
+                endpoint.text,
+                endpoint.source_text,
+            )
         else:
             self.log.info("refresh: failure trying %s: %s", where, err)
         return f"{endpoint.text}: {err}"
