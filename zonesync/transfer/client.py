@@ -12,7 +12,7 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -411,3 +411,13 @@ async def open_xfr(
         with contextlib.suppress(OSError, TimeoutError):
             async with asyncio.timeout(1):
                 await writer.wait_closed()
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """The client calls a zone makes; tests swap in in-memory ones."""
+
+    query_soa: Callable[..., Awaitable[SoaAnswer]] = query_soa
+    open_xfr: Callable[..., contextlib.AbstractAsyncContextManager[XfrStream]] = (
+        open_xfr
+    )

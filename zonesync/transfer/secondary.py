@@ -14,21 +14,14 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
-import dns.rdtypes.ANY.SOA
-
 from zonesync.config.model import ZoneConfig
 from zonesync.errors import (
     FailureReason,
-    SerialNotNewer,
     StoreError,
     TransferError,
     TransferRefused,
@@ -38,17 +31,14 @@ from zonesync.errors import (
 from zonesync.hooks import run_hook
 from zonesync.log import transfer_logger, zone_label, zone_logger
 from zonesync.store.state import ZoneState, dump_state, load_state
-from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo, ZoneWriter
+from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo
 from zonesync.transfer.client import (
     Endpoint,
+    Network,
     SoaAnswer,
-    XfrStream,
-    check_rcode,
     key_text,
-    make_query,
-    open_xfr,
-    query_soa,
 )
+from zonesync.transfer.receive import int_setting, receive, short_error
 from zonesync.transfer.schedule import (
     TimerLimits,
     Timers,
@@ -59,7 +49,7 @@ from zonesync.transfer.schedule import (
     startup_delay,
 )
 from zonesync.transfer.soa import serial_gt, serial_newer
-from zonesync.transfer.xfrin import XfrIn, XfrKind
+from zonesync.transfer.xfrin import XfrKind
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +64,6 @@ class Limits(Protocol):
 
     async def soa_query_token(self) -> None:
         """Wait for serial-query-rate to allow one SOA query."""
-
-
-@dataclass(frozen=True, slots=True)
-class Network:
-    """The client calls a zone makes; tests swap in in-memory ones."""
-
-    query_soa: Callable[..., Awaitable[SoaAnswer]] = query_soa
-    open_xfr: Callable[..., contextlib.AbstractAsyncContextManager[XfrStream]] = (
-        open_xfr
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +123,7 @@ class SecondaryZone:
         self._hooks = hooks
         self._clock = clock
         self._uniform = uniform
-        max_records = _int_setting(zone, "max-records")
+        max_records = int_setting(zone, "max-records")
         self.store: FileZone | MemoryZone = (
             FileZone(zone.name, zone.file, max_records)
             if zone.file is not None
@@ -433,10 +413,12 @@ class SecondaryZone:
             except (TransferRefused, ZoneContentError) as err:
                 if not use_ixfr:
                     raise
+                if isinstance(err, ZoneContentError):
+                    self._no_ixfr_once = True  # if the AXFR fails too
                 tlog = transfer_logger(log, self.label, endpoint.text)
                 # BIND 9.18 xfrin.c: any error to an IXFR request is retried
                 # at once as AXFR; so is an IXFR that fails to apply.
-                tlog.info("got %s, retrying with AXFR", _short(err))
+                tlog.info("got %s, retrying with AXFR", short_error(err))
                 kind, new_info = await self._receive(endpoint, False)
         if kind is XfrKind.UP_TO_DATE or new_info is None:
             await self._up_to_date(endpoint)
@@ -464,144 +446,17 @@ class SecondaryZone:
     async def _receive(
         self, endpoint: Endpoint, use_ixfr: bool
     ) -> tuple[XfrKind, ZoneInfo | None]:
-        """One AXFR or IXFR from one primary, published or not at all."""
-        tlog = transfer_logger(log, self.label, endpoint.text)
-        info = self._info
-        held = info.serial if info is not None and not self._state.expired else None
-        rdtype = dns.rdatatype.IXFR if use_ixfr else dns.rdatatype.AXFR
-        ixfr_soa = None
-        if use_ixfr and info is not None:
-            ixfr_soa = soa_of(info)
-        query = make_query(
-            self.config.name, self.config.rdclass, rdtype, endpoint, ixfr_soa
+        info = self._info if not self._state.expired else None
+        return await receive(
+            self.config,
+            self.label,
+            self.store,
+            self._network,
+            endpoint,
+            info,
+            use_ixfr,
+            accept_any_serial=self._force_axfr,
         )
-        time_seconds = 60.0 * _int_setting(self.config, "max-transfer-time-in")
-        idle_seconds = 60.0 * _int_setting(self.config, "max-transfer-idle-in")
-        started = time.monotonic()
-        writer: ZoneWriter | None = None
-        stream: XfrStream | None = None
-        try:
-            async with asyncio.timeout(time_seconds):
-                async with self._network.open_xfr(
-                    query, endpoint, idle_seconds
-                ) as stream:
-                    tlog.info("connected using %s", stream.local)
-                    machine = XfrIn(
-                        self.config.name,
-                        self.config.rdclass,
-                        ixfr_soa.serial if ixfr_soa is not None else None,
-                        endpoint.text,
-                    )
-                    async for message in stream.messages():
-                        tlog.debug("received message %d", stream.messages_read)
-                        check_rcode(message, endpoint)
-                        kind_before = machine.kind
-                        records = machine.feed(message)
-                        if kind_before is None and machine.kind is not None:
-                            self._check_serial(machine, held, endpoint, tlog)
-                        if records:
-                            if writer is None:
-                                writer = await asyncio.to_thread(self.store.begin_axfr)
-                            await asyncio.to_thread(writer.add, records)
-                        if machine.done:
-                            break
-                    machine.finish()
-                    stream.check_last_signed()
-                    if machine.kind is XfrKind.IXFR:
-                        new_info = await asyncio.to_thread(
-                            self.store.apply_ixfr, machine.deltas
-                        )
-                    elif machine.kind is XfrKind.UP_TO_DATE:
-                        new_info = None
-                    else:
-                        assert writer is not None
-                        new_info = await asyncio.to_thread(writer.commit)
-                        writer = None
-        except TimeoutError as err:
-            failure: BaseException = TransferTimeout("timed out", endpoint.text)
-            self._log_failure(tlog, failure)
-            raise failure from err
-        except (TransferError, StoreError) as err:
-            if isinstance(err, ZoneContentError) and use_ixfr:
-                self._no_ixfr_once = True
-            self._log_failure(tlog, err)
-            raise
-        finally:
-            if writer is not None:
-                writer.abort()
-        assert machine.kind is not None
-        assert stream is not None
-        seconds = max(time.monotonic() - started, 1e-6)
-        tlog.info("Transfer status: success")
-        tlog.info(
-            "Transfer completed: %d messages, %d records, %d bytes, %.3f secs "
-            "(%d bytes/sec) (serial %d)",
-            stream.messages_read,
-            machine.records,
-            stream.bytes_read,
-            seconds,
-            int(stream.bytes_read / seconds),
-            machine.serial or 0,
-        )
-        return machine.kind, new_info
-
-    def _check_serial(
-        self,
-        machine: XfrIn,
-        held: int | None,
-        endpoint: Endpoint,
-        tlog: logging.LoggerAdapter[logging.Logger],
-    ) -> None:
-        kind = machine.kind
-        if kind is XfrKind.IXFR:
-            tlog.info("got incremental response")
-        elif kind is not XfrKind.UP_TO_DATE:
-            tlog.info("got nonincremental response")
-        serial = machine.serial
-        if (
-            kind is not XfrKind.UP_TO_DATE
-            and serial is not None
-            and held is not None
-            and not self._force_axfr
-            and not serial_gt(serial, held)
-        ):
-            raise SerialNotNewer(
-                f"serial number ({serial}) received from primary "
-                f"{endpoint.text} < ours ({held})",
-                endpoint.text,
-            )
-
-    def _log_failure(
-        self, tlog: logging.LoggerAdapter[logging.Logger], err: BaseException
-    ) -> None:
-        tlog.error("failed while receiving responses: %s", _short(err))
-        tlog.info("Transfer status: %s", _short(err))
-
-
-def _short(err: BaseException) -> str:
-    if isinstance(err, TransferRefused):
-        return err.rcode
-    return str(err)
-
-
-def soa_of(info: ZoneInfo) -> dns.rdtypes.ANY.SOA.SOA:
-    """An SOA with the held serial and timers, for the IXFR query (RFC 1995 §3).
-
-    The primary reads only the serial; the names are placeholders.
-    """
-    soa = dns.rdata.from_text(
-        dns.rdataclass.IN,
-        dns.rdatatype.SOA,
-        f". . {info.serial} {info.refresh} {info.retry} {info.expire} {info.minimum}",
-    )
-    assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
-    return soa
-
-
-def _int_setting(zone: ZoneConfig, name: str) -> int:
-    value = zone.setting(name)
-    assert isinstance(value, int), name  # effective.py converts these
-    return value
 
 
 def failure_reason(err: BaseException) -> FailureReason:

@@ -1,0 +1,189 @@
+"""One zone transfer from one primary: read the reply, publish it or nothing.
+
+The AXFR path streams: records go to the store's temp file message by
+message, so a full zone is never held in memory; only an IXFR's differences
+are. Log lines are BIND 9.18's (`lib/dns/xfrin.c`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+
+from zonesync.config.model import ZoneConfig
+from zonesync.errors import (
+    SerialNotNewer,
+    StoreError,
+    TransferError,
+    TransferRefused,
+    TransferTimeout,
+)
+from zonesync.log import transfer_logger
+from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo, ZoneWriter
+from zonesync.transfer.client import (
+    Endpoint,
+    Network,
+    XfrStream,
+    check_rcode,
+    make_query,
+)
+from zonesync.transfer.soa import serial_gt
+from zonesync.transfer.xfrin import XfrIn, XfrKind
+
+log = logging.getLogger(__name__)
+
+
+async def receive(
+    zone: ZoneConfig,
+    label: str,
+    store: FileZone | MemoryZone,
+    network: Network,
+    endpoint: Endpoint,
+    info: ZoneInfo | None,
+    use_ixfr: bool,
+    accept_any_serial: bool = False,
+) -> tuple[XfrKind, ZoneInfo | None]:
+    """One AXFR or IXFR from one primary, published in full or not at all.
+
+    `info` is the version held (None: none, or expired). Unless
+    `accept_any_serial` (a forced retransfer), a reply whose serial is not
+    newer than the held one is refused before anything is written.
+    """
+    tlog = transfer_logger(log, label, endpoint.text)
+    held = info.serial if info is not None else None
+    rdtype = dns.rdatatype.IXFR if use_ixfr else dns.rdatatype.AXFR
+    ixfr_soa = None
+    if use_ixfr and info is not None:
+        ixfr_soa = soa_of(info)
+    query = make_query(zone.name, zone.rdclass, rdtype, endpoint, ixfr_soa)
+    time_seconds = 60.0 * int_setting(zone, "max-transfer-time-in")
+    idle_seconds = 60.0 * int_setting(zone, "max-transfer-idle-in")
+    started = time.monotonic()
+    writer: ZoneWriter | None = None
+    stream: XfrStream | None = None
+    try:
+        async with asyncio.timeout(time_seconds):
+            async with network.open_xfr(query, endpoint, idle_seconds) as stream:
+                tlog.info("connected using %s", stream.local)
+                machine = XfrIn(
+                    zone.name,
+                    zone.rdclass,
+                    ixfr_soa.serial if ixfr_soa is not None else None,
+                    endpoint.text,
+                )
+                async for message in stream.messages():
+                    tlog.debug("received message %d", stream.messages_read)
+                    check_rcode(message, endpoint)
+                    kind_before = machine.kind
+                    records = machine.feed(message)
+                    if kind_before is None and machine.kind is not None:
+                        _check_serial(machine, held, endpoint, tlog, accept_any_serial)
+                    if records:
+                        if writer is None:
+                            writer = await asyncio.to_thread(store.begin_axfr)
+                        await asyncio.to_thread(writer.add, records)
+                    if machine.done:
+                        break
+                machine.finish()
+                stream.check_last_signed()
+                if machine.kind is XfrKind.IXFR:
+                    new_info = await asyncio.to_thread(store.apply_ixfr, machine.deltas)
+                elif machine.kind is XfrKind.UP_TO_DATE:
+                    new_info = None
+                else:
+                    assert writer is not None
+                    new_info = await asyncio.to_thread(writer.commit)
+                    writer = None
+    except TimeoutError as err:
+        failure: BaseException = TransferTimeout("timed out", endpoint.text)
+        _log_failure(tlog, failure)
+        raise failure from err
+    except (TransferError, StoreError) as err:
+        _log_failure(tlog, err)
+        raise
+    finally:
+        if writer is not None:
+            writer.abort()
+    assert machine.kind is not None
+    assert stream is not None
+    seconds = max(time.monotonic() - started, 1e-6)
+    tlog.info("Transfer status: success")
+    tlog.info(
+        "Transfer completed: %d messages, %d records, %d bytes, %.3f secs "
+        "(%d bytes/sec) (serial %d)",
+        stream.messages_read,
+        machine.records,
+        stream.bytes_read,
+        seconds,
+        int(stream.bytes_read / seconds),
+        machine.serial or 0,
+    )
+    return machine.kind, new_info
+
+
+def _check_serial(
+    machine: XfrIn,
+    held: int | None,
+    endpoint: Endpoint,
+    tlog: logging.LoggerAdapter[logging.Logger],
+    accept_any_serial: bool,
+) -> None:
+    kind = machine.kind
+    if kind is XfrKind.IXFR:
+        tlog.info("got incremental response")
+    elif kind is not XfrKind.UP_TO_DATE:
+        tlog.info("got nonincremental response")
+    serial = machine.serial
+    if (
+        kind is not XfrKind.UP_TO_DATE
+        and serial is not None
+        and held is not None
+        and not accept_any_serial
+        and not serial_gt(serial, held)
+    ):
+        raise SerialNotNewer(
+            f"serial number ({serial}) received from primary "
+            f"{endpoint.text} < ours ({held})",
+            endpoint.text,
+        )
+
+
+def _log_failure(
+    tlog: logging.LoggerAdapter[logging.Logger], err: BaseException
+) -> None:
+    tlog.error("failed while receiving responses: %s", short_error(err))
+    tlog.info("Transfer status: %s", short_error(err))
+
+
+def short_error(err: BaseException) -> str:
+    """An error as BIND words a transfer status: the rcode alone for a refusal."""
+    if isinstance(err, TransferRefused):
+        return err.rcode
+    return str(err)
+
+
+def soa_of(info: ZoneInfo) -> dns.rdtypes.ANY.SOA.SOA:
+    """An SOA with the held serial and timers, for the IXFR query (RFC 1995 §3).
+
+    The primary reads only the serial; the names are placeholders.
+    """
+    soa = dns.rdata.from_text(
+        dns.rdataclass.IN,
+        dns.rdatatype.SOA,
+        f". . {info.serial} {info.refresh} {info.retry} {info.expire} {info.minimum}",
+    )
+    assert isinstance(soa, dns.rdtypes.ANY.SOA.SOA)
+    return soa
+
+
+def int_setting(zone: ZoneConfig, name: str) -> int:
+    """A zone setting that effective.py converts to an int."""
+    value = zone.setting(name)
+    assert isinstance(value, int), name
+    return value
