@@ -6,11 +6,12 @@ Wiring only: behaviour lives in the objects wired here (STYLE §1).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 
 from zonesync.config import load_config
 from zonesync.server.listener import Listener
-from zonesync.server.notify_in import NotifyHandler
+from zonesync.server.notify_in import NotifyHandler, NotifyResult
 from zonesync.settings import Settings, listen_from_config
 from zonesync.transfer.manager import ZoneManager
 from zonesync.transfer.secondary import Hooks
@@ -26,6 +27,8 @@ class Daemon:
         self.ready = asyncio.Event()
         self.listen_addresses: list[tuple[str, int]] = []
         self._manager: ZoneManager | None = None
+        # NOTIFYs by result; the metrics endpoint (issue 4) exports these.
+        self.notify_counts: collections.Counter[NotifyResult] = collections.Counter()
 
     @property
     def manager(self) -> ZoneManager:
@@ -55,7 +58,9 @@ class Daemon:
             destination: tuple[str, int],
             tcp: bool,
         ) -> bytes | None:
-            reply, _result = handler.handle(wire, source, destination, tcp)
+            reply, result = handler.handle(wire, source, destination, tcp)
+            if result is not None:
+                self.notify_counts[result] += 1
             return reply
 
         listener = await Listener.start(addresses, handle)
