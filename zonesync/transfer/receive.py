@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import dns.rdata
 import dns.rdataclass
@@ -37,6 +39,8 @@ from zonesync.transfer.soa import serial_gt
 from zonesync.transfer.xfrin import XfrIn, XfrKind
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def receive(
@@ -86,19 +90,21 @@ async def receive(
                         _check_serial(machine, held, endpoint, tlog, accept_any_serial)
                     if records:
                         if writer is None:
-                            writer = await asyncio.to_thread(store.begin_axfr)
-                        await asyncio.to_thread(writer.add, records)
+                            writer = await in_thread(
+                                store.begin_axfr, on_cancel=ZoneWriter.abort
+                            )
+                        await in_thread(writer.add, records)
                     if machine.done:
                         break
                 machine.finish()
                 stream.check_last_signed()
                 if machine.kind is XfrKind.IXFR:
-                    new_info = await asyncio.to_thread(store.apply_ixfr, machine.deltas)
+                    new_info = await in_thread(store.apply_ixfr, machine.deltas)
                 elif machine.kind is XfrKind.UP_TO_DATE:
                     new_info = None
                 else:
                     assert writer is not None
-                    new_info = await asyncio.to_thread(writer.commit)
+                    new_info = await in_thread(writer.commit)
                     writer = None
     except TimeoutError as err:
         failure: BaseException = TransferTimeout("timed out", endpoint.text)
@@ -125,6 +131,28 @@ async def receive(
         machine.serial or 0,
     )
     return machine.kind, new_info
+
+
+async def in_thread(
+    work: Callable[..., T],
+    *args: object,
+    on_cancel: Callable[[T], None] | None = None,
+) -> T:
+    """Run blocking store work in a thread, and let it end even when cancelled.
+
+    A shutdown cancels the transfer; waiting for the thread first means the
+    cleanup after it (aborting the writer) never races a write in progress,
+    and a temp file a cancelled `begin_axfr` created is still removed
+    (`on_cancel` gets the result).
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait({future})
+        if on_cancel is not None and not future.cancelled() and not future.exception():
+            on_cancel(future.result())
+        raise
 
 
 def _check_serial(

@@ -286,3 +286,35 @@ async def test_too_many_records_keeps_the_old_zone(make_zone, caplog):
     assert path.read_bytes() == before
     assert zone.snapshot().serial == 1
     assert zone.snapshot().failures == 1
+
+
+async def test_cancel_while_the_temp_file_is_being_created_leaves_no_temp(
+    make_zone, monkeypatch
+):
+    import threading
+
+    from zonesync.store.zonefile import FileZone
+
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1, 2])
+    zone = make(primary)
+    await zone.load()
+    entered, release = threading.Event(), threading.Event()
+    real_begin = FileZone.begin_axfr
+
+    def slow_begin(self):
+        writer = real_begin(self)  # the temp file exists from here
+        entered.set()
+        release.wait(10)
+        return writer
+
+    monkeypatch.setattr(FileZone, "begin_axfr", slow_begin)
+    task = asyncio.create_task(zone.refresh_now())
+    assert await asyncio.to_thread(entered.wait, 10)
+    assert [p.name for p in path.parent.iterdir()] != []  # the temp is there
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert list(path.parent.iterdir()) == []
