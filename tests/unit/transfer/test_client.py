@@ -193,3 +193,15 @@ def test_truncated_keys_are_a_clear_tsig_error(algorithm, bits):
             ZONE, dns.rdataclass.IN, dns.rdatatype.SOA, Endpoint("192.0.2.1", 53, key)
         )
     assert caught.value.reason is FailureReason.TSIG
+
+
+async def test_a_silent_primary_trips_the_idle_limit():
+    from zonesync.errors import TransferTimeout
+
+    endpoint = Endpoint("192.0.2.1", 53)
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, endpoint)
+    reader = asyncio.StreamReader()  # no data, no EOF: the primary went quiet
+    stream = XfrStream(endpoint, query, reader, None, 0.05)
+    with pytest.raises(TransferTimeout, match="idle"):
+        async for _message in stream.messages():
+            pass
