@@ -10,6 +10,7 @@ import collections
 import logging
 
 from zonesync.config import load_config
+from zonesync.errors import ZoneSyncError
 from zonesync.server.listener import Listener
 from zonesync.server.notify_in import NotifyHandler, NotifyResult
 from zonesync.settings import Settings, listen_from_config
@@ -41,6 +42,12 @@ class Daemon:
         """Run until `shutdown` is set; raises ConfigError or ZoneSyncError at start."""
         settings = self.settings
         config = await asyncio.to_thread(load_config, str(settings.config_path))
+        try:
+            settings.state_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        except OSError as err:
+            raise ZoneSyncError(
+                f"state directory {settings.state_dir}: {err.strerror or err}"
+            ) from err
         manager = ZoneManager(
             config,
             settings.state_dir,

@@ -105,3 +105,48 @@ def test_effective_needs_a_view_when_ambiguous_and_a_known_zone(conf: Path) -> N
     )
     assert result.exit_code == 1
     assert result.stderr == "zone 'nope.example': not found in named.conf\n"
+
+
+@pytest.fixture(autouse=True)
+def _keep_pytest_logging(monkeypatch):
+    # `run` sets up logging on the real stderr; CliRunner's stream closes.
+    monkeypatch.setattr("zonesync.cli.setup_logging", lambda *a, **k: None)
+
+
+def test_run_with_an_unusable_state_dir_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    conf = tmp_path / "named.conf"
+    conf.write_text(CONF)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner().invoke(
+        main, ["run", "-c", str(conf), "--state-dir", str(blocker / "state")]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"zonesync: state directory {blocker / 'state'}: Not a directory"
+    ]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--listen", "localhost:53", "bad listen address 'localhost:53'"),
+        ("--on-update", "echo 'unbalanced", "No closing quotation"),
+    ],
+)
+def test_run_rejects_bad_options(tmp_path: Path, option, value, message) -> None:
+    conf = tmp_path / "named.conf"
+    conf.write_text(CONF)
+    result = CliRunner().invoke(main, ["run", "-c", str(conf), option, value])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_run_config_error_lists_problems(tmp_path: Path) -> None:
+    conf = tmp_path / "named.conf"
+    conf.write_text('zone "x" { type secondary; };\n')
+    result = CliRunner().invoke(main, ["run", "-c", str(conf)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{conf}:1: ")
+    assert "Traceback" not in result.output

@@ -53,9 +53,22 @@ class ZoneManager:
                     fmt,
                 )
                 continue
+            endpoints = endpoints_for(zone, config)
+            for remote in zone.primaries:
+                if remote.tls is not None:
+                    log.error(
+                        "zone %s: primary %s#%d: zone transfer over TLS is not "
+                        "supported yet; skipped",
+                        label,
+                        remote.address,
+                        remote.port or 53,
+                    )
+            if not endpoints:
+                log.error("zone %s: no usable primaries; zone not loaded", label)
+                continue
             self.zones[(zone.view, zone.name)] = SecondaryZone(
                 zone,
-                endpoints_for(zone, config),
+                endpoints,
                 state_path(state_dir, zone.view, zone.name),
                 self.limits,
                 hooks,
@@ -111,6 +124,8 @@ def endpoints_for(zone: ZoneConfig, config: Config) -> list[Endpoint]:
     """
     out = []
     for remote in zone.primaries:
+        if remote.tls is not None:
+            continue  # XFR over TLS comes later; the manager says so
         server = None
         for candidate in config.servers:
             if (

@@ -67,3 +67,25 @@ def test_endpoints_keep_order_ports_keys_and_lists(tmp_path):
 )
 def test_parse_source(text, v6, source):
     assert parse_source(text, v6) == source
+
+
+def test_tls_primaries_are_skipped_with_an_error(tmp_path, caplog):
+    cfg = config(
+        tmp_path,
+        'zone "tls.example" { type secondary; file "t.db";'
+        " primaries { 192.0.2.1 tls ephemeral; }; };\n"
+        'zone "mixed.example" { type secondary; file "m.db";'
+        " primaries { 192.0.2.1 tls ephemeral; 192.0.2.2; }; };\n",
+    )
+    with caplog.at_level(logging.ERROR):
+        manager = ZoneManager(cfg, tmp_path / "state")
+    assert [z.zone for z in manager.snapshot()] == ["mixed.example"]
+    assert [
+        e.text
+        for e in manager.zones[("_default", next(iter(manager.zones))[1])].endpoints
+    ] == ["192.0.2.2#53"]
+    assert caplog.messages == [
+        "zone tls.example/IN: primary 192.0.2.1#53: zone transfer over TLS is not supported yet; skipped",
+        "zone tls.example/IN: no usable primaries; zone not loaded",
+        "zone mixed.example/IN: primary 192.0.2.1#53: zone transfer over TLS is not supported yet; skipped",
+    ]
