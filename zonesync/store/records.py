@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dns.name
 import dns.rdata
@@ -36,6 +36,8 @@ class ZoneInfo:
     minimum: int
     records: int  # RRs held, the SOA included
     size_bytes: int  # size of the zone file text
+    # The SOA itself, sent in an IXFR query (RFC 1995 §3); not compared.
+    soa: dns.rdtypes.ANY.SOA.SOA | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ def zone_info(soa: Record, records: int, size_bytes: int) -> ZoneInfo:
         minimum=rdata.minimum,
         records=records,
         size_bytes=size_bytes,
+        soa=rdata,
     )
 
 

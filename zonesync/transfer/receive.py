@@ -197,10 +197,13 @@ def short_error(err: BaseException) -> str:
 
 
 def soa_of(info: ZoneInfo) -> dns.rdtypes.ANY.SOA.SOA:
-    """An SOA with the held serial and timers, for the IXFR query (RFC 1995 §3).
+    """The SOA we hold, for the authority section of an IXFR query (RFC 1995 §3).
 
-    The primary reads only the serial; the names are placeholders.
+    Should the store not have it, one with our serial and timers stands in;
+    primaries read only the serial.
     """
+    if info.soa is not None:
+        return info.soa
     soa = dns.rdata.from_text(
         dns.rdataclass.IN,
         dns.rdatatype.SOA,

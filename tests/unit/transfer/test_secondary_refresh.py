@@ -63,6 +63,7 @@ class FakePrimary:
     def reply(self, query):
         rdtype = query.question[0].rdtype
         self.requests.append(dns.rdatatype.to_text(rdtype))
+        self.last_query = query
         response = dns.message.make_response(query)
         if rdtype == dns.rdatatype.IXFR and self.ixfr_rcode is not None:
             response.set_rcode(self.ixfr_rcode)
@@ -318,3 +319,15 @@ async def test_cancel_while_the_temp_file_is_being_created_leaves_no_temp(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert list(path.parent.iterdir()) == []
+
+
+async def test_ixfr_query_carries_the_soa_we_hold(make_zone):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = await start(make, primary)
+    primary.publish(2, [2])
+    await zone.refresh_now()
+    sent = primary.last_query.authority[0]
+    assert sent.name == ZONE
+    assert sent[0].to_text() == soa_text(1)
