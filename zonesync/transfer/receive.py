@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# max-transfer-time-in and max-transfer-idle-in are in minutes (BIND ARM).
+MINUTE_SECONDS = 60.0
+
 
 async def receive(
     zone: ZoneConfig,
@@ -66,8 +69,8 @@ async def receive(
     if use_ixfr and info is not None:
         ixfr_soa = soa_of(info)
     query = make_query(zone.name, zone.rdclass, rdtype, endpoint, ixfr_soa)
-    time_seconds = 60.0 * int_setting(zone, "max-transfer-time-in")
-    idle_seconds = 60.0 * int_setting(zone, "max-transfer-idle-in")
+    time_seconds = MINUTE_SECONDS * int_setting(zone, "max-transfer-time-in")
+    idle_seconds = MINUTE_SECONDS * int_setting(zone, "max-transfer-idle-in")
     started = time.monotonic()
     writer: ZoneWriter | None = None
     stream: XfrStream | None = None

@@ -331,3 +331,43 @@ async def test_ixfr_query_carries_the_soa_we_hold(make_zone):
     sent = primary.last_query.authority[0]
     assert sent.name == ZONE
     assert sent[0].to_text() == soa_text(1)
+
+
+class EndlessPrimary(FakePrimary):
+    """Sends the first message of an AXFR, then keeps the stream open, silent."""
+
+    @contextlib.asynccontextmanager
+    async def open_xfr(self, query, endpoint, idle_seconds):
+        response = dns.message.make_response(query)
+        response.answer = zone_rrsets(self.serial, [1])
+        wire = response.to_wire()
+        reader = asyncio.StreamReader()
+        reader.feed_data(struct.pack("!H", len(wire)) + wire)
+        yield XfrStream(endpoint, query, reader, None, idle_seconds, "192.0.2.53#4000")
+
+
+@pytest.mark.parametrize(
+    ("clauses", "reason"),
+    [
+        ("max-transfer-time-in 1; max-transfer-idle-in 100;", "timed out"),
+        ("max-transfer-time-in 100; max-transfer-idle-in 1;", "timed out (idle)"),
+    ],
+)
+async def test_transfer_time_limits_end_a_stalled_transfer(
+    make_zone, monkeypatch, caplog, clauses, reason
+):
+    monkeypatch.setattr("zonesync.transfer.receive.MINUTE_SECONDS", 0.05)
+    make, path = make_zone
+    primary = EndlessPrimary()
+    primary.publish(1, [1])
+    zone = make(primary, extra=clauses)
+    await zone.load()
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+    assert not path.exists()
+    assert list(path.parent.iterdir()) == []
+    assert zone.snapshot().failures == 1
+    assert (
+        f"transfer of 'example.com/IN' from 192.0.2.1#53: Transfer status: {reason}"
+        in caplog.messages
+    )
