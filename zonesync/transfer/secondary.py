@@ -97,6 +97,18 @@ class ZoneSnapshot:
     last_error: str | None
     records: int
     size_bytes: int
+    expire_seconds: int | None = None  # the clamped EXPIRE interval
+
+    @property
+    def state(self) -> str:
+        """One word: loaded, refreshing, expired, failing or loading."""
+        if self.expired:
+            return "expired"
+        if self.refreshing:
+            return "refreshing"
+        if self.loaded:
+            return "loaded"
+        return "failing" if self.failures else "loading"
 
 
 class SecondaryZone:
@@ -163,6 +175,7 @@ class SecondaryZone:
             last_error=state.last_error,
             records=info.records if info else 0,
             size_bytes=info.size_bytes if info else 0,
+            expire_seconds=self._timers.expire if self._timers else None,
         )
 
     def notify(self, serial: int | None, source: str) -> None:
