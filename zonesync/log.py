@@ -4,10 +4,15 @@ BIND 9.18 (`lib/dns/zone.c`, `lib/dns/xfrin.c`) prefixes zone lines with
 `zone example.com/IN: ` and transfer lines with
 `transfer of 'example.com/IN' from 192.0.2.1#53: `; a zone in a view other
 than `_default` is named `example.com/IN/internal`. Operators grep for these.
+
+`--log-format json` writes the same records as one JSON object per line,
+with a transfer's details as fields of their own (see `JsonFormatter`).
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import os
 import sys
@@ -16,6 +21,9 @@ from typing import Any
 
 import dns.name
 import dns.rdataclass
+
+# The values of `--log-format`.
+LOG_FORMATS = ("text", "json")
 
 # BIND leaves these view names out of a zone's label (dns_zone_name()).
 _HIDDEN_VIEWS = frozenset({"_default", "_bind"})
@@ -58,13 +66,62 @@ def transfer_logger(logger: logging.Logger, label: str, primary: str) -> ZoneLog
     return _Prefixed(logger, {"prefix": f"transfer of '{label}' from {primary}: "})
 
 
-def setup_logging(level: int = logging.INFO, timestamps: bool | None = None) -> None:
-    """Log to stderr; without timestamps under systemd (journald adds them)."""
-    if timestamps is None:
-        timestamps = not _under_journald()
-    fmt = "%(asctime)s %(levelname)s %(message)s" if timestamps else "%(message)s"
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object on one line.
+
+    The fields are `ts` (ISO 8601, UTC), `level`, `logger` and `message` (the
+    same text the text format prints, BIND's prefixes included), then every
+    key of a `transfer` dict passed as `extra={"transfer": {...}}`, and
+    `exception` with the traceback when the record carries one. Nothing else
+    of the record is written, so an attribute added by a library never leaks
+    into the output.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line, without the trailing newline."""
+        created = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+        fields: dict[str, Any] = {
+            "ts": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        transfer = getattr(record, "transfer", None)
+        if isinstance(transfer, dict):
+            # The four base fields win over a transfer key of the same name.
+            for key, value in transfer.items():
+                fields.setdefault(str(key), value)
+        if record.exc_info:
+            fields["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            fields["exception"] = record.exc_text
+        # default=str: enum members and the like print as their text.
+        return json.dumps(fields, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    level: int = logging.INFO,
+    timestamps: bool | None = None,
+    fmt: str = "text",
+) -> None:
+    """Log to stderr, as BIND-worded text or as JSON lines.
+
+    Text has no timestamps under systemd (journald adds them) unless
+    `timestamps` says otherwise; JSON lines always carry `ts`.
+
+    Raises:
+        ValueError: `fmt` is neither "text" nor "json".
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(fmt, "%d-%b-%Y %H:%M:%S"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    elif fmt == "text":
+        if timestamps is None:
+            timestamps = not _under_journald()
+        line = "%(asctime)s %(levelname)s %(message)s" if timestamps else "%(message)s"
+        handler.setFormatter(logging.Formatter(line, "%d-%b-%Y %H:%M:%S"))
+    else:
+        raise ValueError(f"unknown log format {fmt!r} (text or json)")
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
