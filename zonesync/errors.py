@@ -83,9 +83,11 @@ class TransferBroken(TransferError):  # noqa: N818 - as STYLE §4
         message: str,
         primary: str = "",
         reason: FailureReason = FailureReason.MALFORMED,
+        tsig_error: str | None = None,
     ) -> None:
         super().__init__(message, primary)
         self.reason = reason
+        self.tsig_error = tsig_error  # a transfer.events.TsigError value, or None
 
 
 class SerialNotNewer(TransferError):  # noqa: N818 - as STYLE §4

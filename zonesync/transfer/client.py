@@ -36,6 +36,7 @@ from zonesync.errors import (
     TransferTimeout,
 )
 from zonesync.log import peer_text
+from zonesync.transfer.events import TsigError
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def _check_supported(key: TsigKey, endpoint: Endpoint) -> None:
         f"{key.algorithm.to_text(True)}-{key.digest_bits} is not supported by zonesync",
         endpoint.text,
         FailureReason.TSIG,
+        TsigError.UNSUPPORTED.value,
     )
 
 
@@ -177,6 +179,7 @@ def require_tsig(message: dns.message.Message, endpoint: Endpoint) -> None:
             f"TSIG '{key_text(endpoint.key)}': response not signed",
             endpoint.text,
             FailureReason.TSIG,
+            TsigError.UNSIGNED.value,
         )
 
 
@@ -188,19 +191,30 @@ def translate(err: BaseException, endpoint: Endpoint) -> TransferError:
     if isinstance(err, dns.exception.Timeout | TimeoutError):
         return TransferTimeout("timed out", primary)
     key = f"TSIG '{key_text(endpoint.key)}'" if endpoint.key else "TSIG"
-    tsig_errors: dict[type[BaseException], str] = {
-        dns.tsig.PeerBadKey: "BADKEY (the primary does not know the key)",
-        dns.tsig.PeerBadSignature: "BADSIG (the primary rejected our signature)",
-        dns.tsig.PeerBadTime: "BADTIME (clocks differ)",
-        dns.tsig.PeerBadTruncation: "BADTRUNC",
-        dns.tsig.BadSignature: "tsig verify failure (bad signature)",
-        dns.tsig.BadTime: "tsig verify failure (bad time)",
-        dns.tsig.BadAlgorithm: "unsupported algorithm",
-        dns.message.UnknownTSIGKey: "unknown key in the response",
+    tsig_errors: dict[type[BaseException], tuple[str, TsigError]] = {
+        dns.tsig.PeerBadKey: (
+            "BADKEY (the primary does not know the key)",
+            TsigError.BADKEY,
+        ),
+        dns.tsig.PeerBadSignature: (
+            "BADSIG (the primary rejected our signature)",
+            TsigError.BADSIG,
+        ),
+        dns.tsig.PeerBadTime: ("BADTIME (clocks differ)", TsigError.BADTIME),
+        dns.tsig.PeerBadTruncation: ("BADTRUNC", TsigError.BADTRUNC),
+        dns.tsig.BadSignature: (
+            "tsig verify failure (bad signature)",
+            TsigError.VERIFY,
+        ),
+        dns.tsig.BadTime: ("tsig verify failure (bad time)", TsigError.VERIFY),
+        dns.tsig.BadAlgorithm: ("unsupported algorithm", TsigError.UNSUPPORTED),
+        dns.message.UnknownTSIGKey: ("unknown key in the response", TsigError.VERIFY),
     }
-    for kind, text in tsig_errors.items():
+    for kind, (text, code) in tsig_errors.items():
         if isinstance(err, kind):
-            return TransferBroken(f"{key}: {text}", primary, FailureReason.TSIG)
+            return TransferBroken(
+                f"{key}: {text}", primary, FailureReason.TSIG, code.value
+            )
     if isinstance(err, ConnectionRefusedError):
         return TransferError("connection refused", primary)
     if isinstance(err, ConnectionResetError):

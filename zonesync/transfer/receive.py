@@ -20,6 +20,7 @@ import dns.rdtypes.ANY.SOA
 
 from zonesync.config.model import ZoneConfig
 from zonesync.errors import (
+    FailureReason,
     SerialNotNewer,
     StoreError,
     TransferError,
@@ -33,8 +34,10 @@ from zonesync.transfer.client import (
     Network,
     XfrStream,
     check_rcode,
+    key_text,
     make_query,
 )
+from zonesync.transfer.events import TransferOutcome, ZoneEvents
 from zonesync.transfer.soa import serial_gt
 from zonesync.transfer.xfrin import XfrIn, XfrKind
 
@@ -55,6 +58,7 @@ async def receive(
     info: ZoneInfo | None,
     use_ixfr: bool,
     accept_any_serial: bool = False,
+    events: ZoneEvents | None = None,
 ) -> tuple[XfrKind, ZoneInfo | None]:
     """One AXFR or IXFR from one primary, published in full or not at all.
 
@@ -74,6 +78,31 @@ async def receive(
     started = time.monotonic()
     writer: ZoneWriter | None = None
     stream: XfrStream | None = None
+    machine: XfrIn | None = None
+
+    def outcome(reason: FailureReason | None) -> TransferOutcome:
+        kind = machine.kind if machine is not None else None
+        return TransferOutcome(
+            view=zone.view,
+            zone=zone.name.to_text(omit_final_dot=True) or ".",
+            primary=endpoint.text,
+            key=key_text(endpoint.key) if endpoint.key else None,
+            requested="ixfr" if use_ixfr else "axfr",
+            actual=kind.value if kind is not None else None,
+            serial_from=held,
+            serial_to=machine.serial if machine is not None else None,
+            messages=stream.messages_read if stream is not None else 0,
+            records=machine.records if machine is not None else 0,
+            bytes=stream.bytes_read if stream is not None else 0,
+            duration_seconds=time.monotonic() - started,
+            reason=reason,
+        )
+
+    def report(result: TransferOutcome) -> dict[str, object]:
+        if events is not None:
+            events.transfer(result)
+        return {"transfer": to_log_fields(result)}
+
     try:
         async with asyncio.timeout(time_seconds):
             async with network.open_xfr(query, endpoint, idle_seconds) as stream:
@@ -110,11 +139,11 @@ async def receive(
                     new_info = await in_thread(writer.commit)
                     writer = None
     except TimeoutError as err:
-        failure: BaseException = TransferTimeout("timed out", endpoint.text)
-        _log_failure(tlog, failure)
+        failure = TransferTimeout("timed out", endpoint.text)
+        _log_failure(tlog, failure, report(outcome(failure.reason)))
         raise failure from err
     except (TransferError, StoreError) as err:
-        _log_failure(tlog, err)
+        _log_failure(tlog, err, report(outcome(err.reason)))
         raise
     finally:
         if writer is not None:
@@ -122,6 +151,7 @@ async def receive(
     assert machine.kind is not None
     assert stream is not None
     seconds = max(time.monotonic() - started, 1e-6)
+    extra = report(outcome(None))
     tlog.info("Transfer status: success")
     tlog.info(
         "Transfer completed: %d messages, %d records, %d bytes, %.3f secs "
@@ -132,8 +162,29 @@ async def receive(
         seconds,
         int(stream.bytes_read / seconds),
         machine.serial or 0,
+        extra=extra,
     )
     return machine.kind, new_info
+
+
+def to_log_fields(result: TransferOutcome) -> dict[str, object]:
+    """The outcome as the JSON log's fields (STYLE: no secrets; key name only)."""
+    return {
+        "zone": result.zone,
+        "view": result.view,
+        "primary": result.primary,
+        "key": result.key,
+        "requested": result.requested,
+        "actual": result.actual,
+        "serial_from": result.serial_from,
+        "serial_to": result.serial_to,
+        "messages": result.messages,
+        "records": result.records,
+        "bytes": result.bytes,
+        "duration_seconds": round(result.duration_seconds, 6),
+        "outcome": result.outcome,
+        "reason": result.reason.value if result.reason is not None else None,
+    }
 
 
 async def in_thread(
@@ -186,9 +237,11 @@ def _check_serial(
 
 
 def _log_failure(
-    tlog: logging.LoggerAdapter[logging.Logger], err: BaseException
+    tlog: logging.LoggerAdapter[logging.Logger],
+    err: BaseException,
+    extra: dict[str, object],
 ) -> None:
-    tlog.error("failed while receiving responses: %s", short_error(err))
+    tlog.error("failed while receiving responses: %s", short_error(err), extra=extra)
     tlog.info("Transfer status: %s", short_error(err))
 
 

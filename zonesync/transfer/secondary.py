@@ -23,10 +23,12 @@ from zonesync.config.model import ZoneConfig
 from zonesync.errors import (
     FailureReason,
     StoreError,
+    TransferBroken,
     TransferError,
     TransferRefused,
     TransferTimeout,
     ZoneContentError,
+    ZoneSyncError,
 )
 from zonesync.hooks import run_hook
 from zonesync.log import transfer_logger, zone_label, zone_logger
@@ -37,6 +39,13 @@ from zonesync.transfer.client import (
     Network,
     SoaAnswer,
     key_text,
+)
+from zonesync.transfer.events import (
+    FallbackReason,
+    NoEvents,
+    SoaResult,
+    TsigError,
+    ZoneEvents,
 )
 from zonesync.transfer.receive import int_setting, receive, short_error
 from zonesync.transfer.schedule import (
@@ -111,6 +120,18 @@ class ZoneSnapshot:
         return "failing" if self.failures else "loading"
 
 
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """How a requested refresh ended: for `zonesync refresh --wait`."""
+
+    ok: bool
+    transferred: bool
+    message: str
+
+
+NO_EVENTS = NoEvents()
+
+
 class SecondaryZone:
     """Keeps one secondary zone fresh: load, refresh, transfer, expire."""
 
@@ -124,9 +145,12 @@ class SecondaryZone:
         clock: Callable[[], float] = time.time,
         uniform: Uniform = random.uniform,
         network: Network | None = None,
+        events: ZoneEvents = NO_EVENTS,
     ) -> None:
         self.config = zone
         self._network = network or Network()
+        self._events = events
+        self._zone_text = zone.name.to_text(omit_final_dot=True) or "."
         self.endpoints = endpoints
         self.label = zone_label(zone.name, zone.rdclass, zone.view)
         self.log = zone_logger(log, self.label)
@@ -151,6 +175,9 @@ class SecondaryZone:
         self._refreshing = False
         self._force_axfr = False
         self._no_ixfr_once = False
+        self._waiters: list[asyncio.Future[RefreshResult]] = []
+        self._outcome = ""  # what the last refresh did, for `refresh --wait`
+        self._transferred = False
 
     # -- what the outside sees -------------------------------------------------
 
@@ -202,11 +229,20 @@ class SecondaryZone:
             )
         self._wake.set()
 
-    def refresh(self, force_axfr: bool = False) -> None:
-        """Schedule a refresh now (`zonesync refresh` / `retransfer`)."""
+    def refresh(self, force_axfr: bool = False) -> asyncio.Future[RefreshResult]:
+        """Refresh now (`zonesync refresh`, or `retransfer` with force_axfr).
+
+        The future resolves when a refresh that starts after this call ends;
+        nothing need await it.
+        """
         if force_axfr:
             self._force_axfr = True
+        waiter: asyncio.Future[RefreshResult] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._waiters.append(waiter)
         self._wake.set()
+        return waiter
 
     # -- the loop ---------------------------------------------------------------
 
@@ -227,12 +263,17 @@ class SecondaryZone:
             due = self._next_refresh_at
             if self._wake.is_set() or due is None or now >= due:
                 self._wake.clear()
+                waiters, self._waiters = self._waiters, []
                 try:
-                    await self.refresh_now()
+                    result = await self.refresh_now()
                 except Exception:
                     self._refreshing = False
                     self.log.exception("internal error during refresh, will retry")
-                    await self._after(False, "internal error")
+                    await self._after(False, "internal error", FailureReason.INTERNAL)
+                    result = RefreshResult(False, False, "internal error")
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(result)
 
     async def _wait(self) -> None:
         if self._wake.is_set():
@@ -312,17 +353,27 @@ class SecondaryZone:
 
     # -- one refresh ------------------------------------------------------------
 
-    async def refresh_now(self) -> None:
+    async def refresh_now(self) -> RefreshResult:
         """Run one refresh at once: SOA checks, and a transfer if one is newer."""
         self._refreshing = True
+        self._transferred = False
+        self._outcome = ""
         try:
-            ok, error = await self._try_primaries()
+            ok, error, reason = await self._try_primaries()
         finally:
             self._refreshing = False
-        await self._after(ok, error)
+        await self._after(ok, error, reason)
+        message = self._outcome if ok else f"zone {self.label}: refresh failed: {error}"
+        return RefreshResult(ok, self._transferred, message)
 
-    async def _after(self, ok: bool, error: str | None) -> None:
+    async def _after(
+        self, ok: bool, error: str | None, reason: FailureReason | None = None
+    ) -> None:
         now = self._clock()
+        if not ok:
+            self._events.refresh_failed(
+                self.config.view, self._zone_text, reason or FailureReason.INTERNAL
+            )
         if ok:
             assert self._timers is not None
             self._state = replace(self._state, failures=0, last_error=None)
@@ -334,10 +385,12 @@ class SecondaryZone:
             self._next_refresh_at = now + retry_delay(timers, failures, self._uniform)
         await self._save()
 
-    async def _try_primaries(self) -> tuple[bool, str | None]:
+    async def _try_primaries(self) -> tuple[bool, str | None, FailureReason | None]:
         """Ask each primary in order until one refresh succeeds (BIND's order)."""
         error: str | None = None
+        reason: FailureReason | None = None
         behind = False
+        view, zone = self.config.view, self._zone_text
         for endpoint in self.endpoints:
             await self._limits.soa_query_token()
             try:
@@ -349,20 +402,28 @@ class SecondaryZone:
                 )
             except TransferError as err:
                 error = self._log_refresh_error(err, endpoint)
+                reason = err.reason
+                self._events.soa_query(view, zone, err.reason)
+                self._tsig_event(err)
                 continue
             self._primary_serial = answer.serial
             info = self._info
             held = info.serial if info is not None and not self._state.expired else None
             if self._force_axfr or serial_newer(answer.serial, held):
+                self._events.soa_query(view, zone, SoaResult.NEWER)
                 try:
                     await self._transfer(endpoint, answer)
                 except (TransferError, StoreError) as err:
                     error = f"{endpoint.text}: {err}"
+                    reason = err.reason
+                    self._tsig_event(err)
                     continue
-                return True, None
+                return True, None, None
             if held is not None and answer.serial == held:
+                self._events.soa_query(view, zone, SoaResult.UP_TO_DATE)
                 await self._up_to_date(endpoint)
-                return True, None
+                return True, None, None
+            self._events.soa_query(view, zone, SoaResult.OLDER)
             behind = True
             if not self.config.setting("multi-master"):
                 self.log.info(
@@ -374,8 +435,15 @@ class SecondaryZone:
         if behind and error is None:
             # Every primary answered, none newer: not a failure (BIND's
             # primariesok), but no proof of freshness either, so expiry stays.
-            return True, None
-        return False, error
+            self._outcome = f"zone {self.label}: every primary is behind our serial"
+            return True, None, None
+        return False, error, reason
+
+    def _tsig_event(self, err: ZoneSyncError) -> None:
+        if isinstance(err, TransferBroken) and err.tsig_error is not None:
+            self._events.tsig_error(
+                self.config.view, self._zone_text, TsigError(err.tsig_error)
+            )
 
     def _log_refresh_error(self, err: TransferError, endpoint: Endpoint) -> str:
         where = f"primary {endpoint.text} (source {endpoint.source_text})"
@@ -395,6 +463,8 @@ class SecondaryZone:
         assert self._timers is not None
         now = self._clock()
         self.log.debug("zone is up to date (serial at %s)", endpoint.text)
+        serial = self._info.serial if self._info else None
+        self._outcome = f"zone {self.label}: up to date (serial {serial})"
         self._state = replace(
             self._state,
             last_refresh_at=now,
@@ -426,8 +496,11 @@ class SecondaryZone:
             except (TransferRefused, ZoneContentError) as err:
                 if not use_ixfr:
                     raise
+                fallback = FallbackReason.RCODE
                 if isinstance(err, ZoneContentError):
                     self._no_ixfr_once = True  # if the AXFR fails too
+                    fallback = FallbackReason.APPLY
+                self._events.ixfr_fallback(self.config.view, self._zone_text, fallback)
                 tlog = transfer_logger(log, self.label, endpoint.text)
                 # BIND 9.18 xfrin.c: any error to an IXFR request is retried
                 # at once as AXFR; so is an IXFR that fails to apply.
@@ -453,6 +526,8 @@ class SecondaryZone:
         await self._save()
         tsig = f": TSIG '{key_text(endpoint.key)}'" if endpoint.key else ""
         self.log.info("transferred serial %d%s", new_info.serial, tsig)
+        self._transferred = True
+        self._outcome = f"zone {self.label}: transferred serial {new_info.serial}"
         if self._hooks.on_update:
             await run_hook("on-update", self._hooks.on_update, self._values(), self.log)
 
@@ -469,6 +544,7 @@ class SecondaryZone:
             info,
             use_ixfr,
             accept_any_serial=self._force_axfr,
+            events=self._events,
         )
 
 

@@ -103,7 +103,7 @@ def make_zone(tmp_path):
     zones = tmp_path / "zones"
     zones.mkdir()
 
-    def make(primary, extra="", now=T0):
+    def make(primary, extra="", now=T0, events=None):
         conf = tmp_path / "named.conf"
         conf.write_text(
             f'options {{ directory "{zones}"; }};\n'
@@ -120,6 +120,7 @@ def make_zone(tmp_path):
             clock=lambda: now,
             uniform=lambda a, b: a,
             network=Network(primary.query_soa, primary.open_xfr),
+            **({"events": events} if events is not None else {}),
         )
 
     return make, zones / "example.com.db"
@@ -371,3 +372,97 @@ async def test_transfer_time_limits_end_a_stalled_transfer(
         f"transfer of 'example.com/IN' from 192.0.2.1#53: Transfer status: {reason}"
         in caplog.messages
     )
+
+
+class Recorder:
+    """A ZoneEvents that keeps what it is told."""
+
+    def __init__(self):
+        self.seen = []
+
+    def soa_query(self, view, zone, result):
+        self.seen.append(("soa", str(result)))
+
+    def transfer(self, outcome):
+        self.seen.append(
+            ("transfer", outcome.requested, outcome.actual, outcome.outcome)
+        )
+        self.last = outcome
+
+    def refresh_failed(self, view, zone, reason):
+        self.seen.append(("refresh_failed", str(reason)))
+
+    def ixfr_fallback(self, view, zone, reason):
+        self.seen.append(("fallback", str(reason)))
+
+    def tsig_error(self, view, zone, error):
+        self.seen.append(("tsig", str(error)))
+
+
+async def test_events_tell_the_story_of_a_fallback(make_zone):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    recorder = Recorder()
+    zone = await start(make, primary, events=recorder)
+    primary.publish(2, [1, 2])
+    primary.ixfr_rcode = dns.rcode.REFUSED
+    await zone.refresh_now()
+    assert recorder.seen == [
+        ("soa", "newer"),
+        ("transfer", "axfr", "axfr", "success"),
+        ("soa", "newer"),
+        ("transfer", "ixfr", None, "failure"),
+        ("fallback", "rcode"),
+        ("transfer", "axfr", "axfr", "success"),
+    ]
+    last = recorder.last
+    assert (last.serial_from, last.serial_to, last.records) == (1, 2, 5)
+    assert last.key is None
+
+
+async def test_events_count_failures_and_tsig_errors(make_zone):
+    from zonesync.errors import FailureReason, TransferBroken
+
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.soa_error = TransferBroken(
+        "TSIG 'k': BADSIG", "192.0.2.1#53", FailureReason.TSIG, "BADSIG"
+    )
+    recorder = Recorder()
+    await start(make, primary, events=recorder)
+    assert recorder.seen == [
+        ("soa", "tsig"),
+        ("tsig", "BADSIG"),
+        ("refresh_failed", "tsig"),
+    ]
+
+
+async def test_a_requested_refresh_resolves_when_it_ends(make_zone):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = make(primary)
+    task = asyncio.create_task(zone.run())
+    try:
+        first = await asyncio.wait_for(zone.refresh(), 5)
+        assert first.ok
+        assert first.transferred
+        assert first.message == "zone example.com/IN: transferred serial 1"
+        again = await asyncio.wait_for(zone.refresh(), 5)
+        assert again.ok
+        assert not again.transferred
+        assert again.message == "zone example.com/IN: up to date (serial 1)"
+        forced = await asyncio.wait_for(zone.refresh(force_axfr=True), 5)
+        assert forced.transferred
+        assert primary.requests == ["AXFR", "AXFR"]
+        primary.soa_error = TransferTimeout("timed out", "192.0.2.1#53")
+        failed = await asyncio.wait_for(zone.refresh(), 5)
+        assert not failed.ok
+        assert failed.message == (
+            "zone example.com/IN: refresh failed: 192.0.2.1#53: timed out"
+        )
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
