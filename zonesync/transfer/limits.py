@@ -23,6 +23,7 @@ class RefreshLimits:
         serial_query_rate: int = 20,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.values = (transfers_in, transfers_per_ns, serial_query_rate)
         self._transfers = asyncio.Semaphore(max(transfers_in, 1))
         self._per_ns_limit = max(transfers_per_ns, 1)
         self._per_ns: dict[str, asyncio.Semaphore] = {}

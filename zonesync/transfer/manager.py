@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dns.name
@@ -14,14 +15,34 @@ from zonesync.config.model import Config, ZoneConfig
 from zonesync.log import zone_label
 from zonesync.store.state import state_path
 from zonesync.transfer.client import Endpoint
+from zonesync.transfer.events import ZoneEvents
 from zonesync.transfer.limits import RefreshLimits
-from zonesync.transfer.secondary import NO_HOOKS, Hooks, SecondaryZone, ZoneSnapshot
+from zonesync.transfer.secondary import (
+    NO_EVENTS,
+    NO_HOOKS,
+    Hooks,
+    SecondaryZone,
+    ZoneSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
 # After an unexpected crash of a zone's task, wait this long before
 # starting it again, so a persistent bug cannot spin.
 ZONE_RESTART_SECONDS = 60.0
+
+
+ZoneKey = tuple[str, dns.name.Name]  # (view, zone name)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadSummary:
+    """What a reconfig did to the zones."""
+
+    added: int
+    removed: int
+    changed: int
+    unchanged: int
 
 
 class ZoneManager:
@@ -33,15 +54,22 @@ class ZoneManager:
         state_dir: Path,
         hooks: Hooks = NO_HOOKS,
         clock: Callable[[], float] = time.time,
+        events: ZoneEvents = NO_EVENTS,
     ) -> None:
         self.config = config
-        settings = config.server_settings
-        self.limits = RefreshLimits(
-            _int(settings["transfers-in"].value),
-            _int(settings["transfers-per-ns"].value),
-            _int(settings["serial-query-rate"].value),
-        )
-        self.zones: dict[tuple[str, dns.name.Name], SecondaryZone] = {}
+        self._state_dir = state_dir
+        self._hooks = hooks
+        self._clock = clock
+        self._events = events
+        self.limits = _limits(config)
+        self.zones = self._build(config, self.limits)
+        self._tasks: dict[ZoneKey, asyncio.Task[None]] = {}
+        self._group: asyncio.TaskGroup | None = None
+
+    def _build(
+        self, config: Config, limits: RefreshLimits
+    ) -> dict[ZoneKey, SecondaryZone]:
+        zones: dict[ZoneKey, SecondaryZone] = {}
         for zone in config.secondary_zones():
             label = zone_label(zone.name, zone.rdclass, zone.view)
             fmt = zone.setting("masterfile-format")
@@ -66,21 +94,83 @@ class ZoneManager:
             if not endpoints:
                 log.error("zone %s: no usable primaries; zone not loaded", label)
                 continue
-            self.zones[(zone.view, zone.name)] = SecondaryZone(
+            zones[(zone.view, zone.name)] = SecondaryZone(
                 zone,
                 endpoints,
-                state_path(state_dir, zone.view, zone.name),
-                self.limits,
-                hooks,
-                clock,
+                state_path(self._state_dir, zone.view, zone.name),
+                limits,
+                self._hooks,
+                self._clock,
+                events=self._events,
             )
+        return zones
 
     async def run(self) -> None:
-        """Run every zone's task until cancelled."""
+        """Run every zone's task until cancelled (zones may come and go)."""
         log.info("managing %d secondary zone(s)", len(self.zones))
         async with asyncio.TaskGroup() as group:
-            for zone in self.zones.values():
-                group.create_task(self._guard(zone))
+            self._group = group
+            for key in self.zones:
+                self._start(key)
+            try:
+                await asyncio.get_running_loop().create_future()  # until cancelled
+            finally:
+                self._group = None
+
+    def _start(self, key: ZoneKey) -> None:
+        assert self._group is not None
+        zone = self.zones[key]
+        self._tasks[key] = self._group.create_task(
+            self._guard(zone), name=f"zone {zone.label}"
+        )
+
+    async def _stop(self, key: ZoneKey) -> None:
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task})
+
+    async def apply_config(self, config: Config) -> ReloadSummary:
+        """Move to a new config: start added zones, stop removed ones (their
+        files stay), restart changed ones, leave unchanged ones undisturbed."""
+        limits = self.limits
+        if _limits(config).values != limits.values:
+            limits = _limits(config)  # new server-wide limits: every zone restarts
+        fresh = self._build(config, limits)
+        old = self.zones
+        removed = [key for key in old if key not in fresh]
+        added = [key for key in fresh if key not in old]
+        changed = [
+            key
+            for key in fresh
+            if key in old
+            and (
+                limits is not self.limits
+                or fingerprint(old[key]) != fingerprint(fresh[key])
+            )
+        ]
+        for key in removed + changed:
+            await self._stop(key)
+        zones: dict[ZoneKey, SecondaryZone] = {}
+        for key, zone in fresh.items():
+            keep = key in old and key not in changed
+            zones[key] = old[key] if keep else zone
+        self.zones = zones
+        self.config = config
+        self.limits = limits
+        if self._group is not None:
+            for key in added + changed:
+                self._start(key)
+        return ReloadSummary(
+            len(added),
+            len(removed),
+            len(changed),
+            len(fresh) - len(added) - len(changed),
+        )
+
+    def transfer_counts(self) -> tuple[int, int]:
+        """Transfers (running, queued) now."""
+        return (self.limits.running, self.limits.queued)
 
     async def _guard(self, zone: SecondaryZone) -> None:
         while True:
@@ -176,6 +266,30 @@ def parse_source(text: str, v6: bool = False) -> tuple[str, int] | None:
     if address == "*":
         address = "::" if v6 else "0.0.0.0"
     return (address, port)
+
+
+def fingerprint(zone: SecondaryZone) -> tuple[object, ...]:
+    """What makes a zone's replication differ: where from, where to, how.
+
+    File and line of the zone statement are left out, so an edit elsewhere
+    in named.conf does not restart it.
+    """
+    config = zone.config
+    return (
+        config.type,
+        config.file,
+        tuple(zone.endpoints),
+        tuple((name, setting.value) for name, setting in config.settings.items()),
+    )
+
+
+def _limits(config: Config) -> RefreshLimits:
+    settings = config.server_settings
+    return RefreshLimits(
+        _int(settings["transfers-in"].value),
+        _int(settings["transfers-per-ns"].value),
+        _int(settings["serial-query-rate"].value),
+    )
 
 
 def _int(value: object) -> int:

@@ -89,3 +89,59 @@ def test_tls_primaries_are_skipped_with_an_error(tmp_path, caplog):
         "zone tls.example/IN: no usable primaries; zone not loaded",
         "zone mixed.example/IN: primary 192.0.2.1#53: zone transfer over TLS is not supported yet; skipped",
     ]
+
+
+ZONE_A = (
+    'zone "a.example" { type secondary; file "a.db"; primaries { 192.0.2.1; }; };\n'
+)
+ZONE_B = (
+    'zone "b.example" { type secondary; file "b.db"; primaries { 192.0.2.1; }; };\n'
+)
+ZONE_C = (
+    'zone "c.example" { type secondary; file "c.db"; primaries { 192.0.2.1; }; };\n'
+)
+
+
+async def test_apply_config_adds_removes_restarts_and_keeps(tmp_path):
+    manager = ZoneManager(config(tmp_path, ZONE_A + ZONE_B), tmp_path / "state")
+    before = dict(manager.zones)
+    # a comment line shifts every zone; b changes its primary; a goes; c comes
+    new = config(
+        tmp_path,
+        "# moved down a line\n"
+        + ZONE_B.replace("192.0.2.1", "192.0.2.2")
+        + ZONE_C
+        + ZONE_A.replace("a.example", "a.example").replace("a.db", "a.db"),
+    )
+    summary = await manager.apply_config(new)
+    assert (summary.added, summary.removed, summary.changed, summary.unchanged) == (
+        1,
+        0,
+        1,
+        1,
+    )
+    keys = {key[1].to_text(): zone for key, zone in manager.zones.items()}
+    assert keys["a.example."] is next(
+        z for k, z in before.items() if k[1].to_text() == "a.example."
+    )
+    assert keys["b.example."] is not next(
+        z for k, z in before.items() if k[1].to_text() == "b.example."
+    )
+    summary = await manager.apply_config(config(tmp_path, ZONE_C))
+    assert (summary.added, summary.removed, summary.changed, summary.unchanged) == (
+        0,
+        2,
+        0,
+        1,
+    )
+
+
+async def test_changed_server_limits_restart_every_zone(tmp_path):
+    manager = ZoneManager(config(tmp_path, ZONE_A), tmp_path / "state")
+    path = tmp_path / "named.conf"
+    path.write_text(
+        f'options {{ directory "{tmp_path}"; transfers-in 3; }};\n' + ZONE_A
+    )
+    summary = await manager.apply_config(load_config(str(path)))
+    assert summary.changed == 1
+    assert manager.limits.values == (3, 2, 20)
