@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -20,8 +21,10 @@ from zonesync.config.model import (
     Source,
     ZoneConfig,
 )
+from zonesync.control.client import call as control_call
+from zonesync.control.protocol import DEFAULT_CONTROL_PATH, Request
 from zonesync.daemon import Daemon
-from zonesync.errors import ConfigError, ZoneSyncError
+from zonesync.errors import ConfigError, ControlError, ZoneSyncError
 from zonesync.hooks import split_command
 from zonesync.log import setup_logging
 from zonesync.settings import DEFAULT_STATE_DIR, Settings, parse_listen
@@ -261,3 +264,183 @@ async def _run(settings: Settings) -> None:
         ),
     )
     await Daemon(settings).run(shutdown)
+
+
+# -- control verbs: talk to a running zonesync, named as rndc's --------------
+
+# A verb other than `refresh --wait` is answered at once; a reload of a
+# 10,000-zone config takes about a second, so this is generous.
+CONTROL_TIMEOUT_SECONDS = 120.0
+# `--wait`'s default bound: BIND's max-transfer-time-in default (120 minutes).
+WAIT_TIMEOUT_SECONDS = 7200.0
+
+_ZONE_COLUMNS = (
+    ("ZONE", "zone"),
+    ("VIEW", "view"),
+    ("SERIAL", "serial"),
+    ("STATE", "state"),
+    ("LAST REFRESH", "last_refresh"),
+    ("NEXT REFRESH", "next_refresh"),
+    ("EXPIRES", "expires"),
+    ("PRIMARY", "primary"),
+    ("LAST ERROR", "last_error"),
+)
+
+_control_option = click.option(
+    "--control",
+    "control_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    default=DEFAULT_CONTROL_PATH,
+    show_default=True,
+    help="The control socket of the running zonesync.",
+)
+_view_option = click.option("--view", metavar="VIEW", help="The zone's view.")
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_wait_option = click.option(
+    "--wait", is_flag=True, help="Return when the transfer ends; exit 1 if it failed."
+)
+_timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=WAIT_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --wait, give up waiting after this long.",
+)
+
+
+def _control(
+    path: Path, request: Request, timeout: float = CONTROL_TIMEOUT_SECONDS
+) -> object:
+    """The result of one control request; on error its message on stderr, exit 1.
+
+    The message is one line, except a failed reload's: one `file:line:
+    message` line per config problem, as check-conf prints them.
+    """
+    try:
+        return control_call(path, request, timeout)
+    except ControlError as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
+    except Exception as err:  # noqa: BLE001 - an operator never gets a traceback
+        click.echo(
+            f"zonesync: internal error ({type(err).__name__}: {err}); please report",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
+
+
+def _echo_fields(result: object) -> None:
+    if not isinstance(result, dict):
+        click.echo(_text(result))
+        return
+    for key, value in result.items():
+        click.echo(f"{key}: {_text(value)}")
+
+
+@main.command("status")
+@_control_option
+@_json_option
+def status(control_path: Path, as_json: bool) -> None:
+    """Show the running zonesync's state, as rndc status."""
+    result = _control(control_path, Request("status"))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        _echo_fields(result)
+
+
+@main.command("zones")
+@_control_option
+@_json_option
+def zones(control_path: Path, as_json: bool) -> None:
+    """List every zone with its serial, state and timers (times in UTC)."""
+    result = _control(control_path, Request("zones"))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    rows = [[title for title, _ in _ZONE_COLUMNS]]
+    for zone in result if isinstance(result, list) else []:
+        rows.append([_text(zone.get(key)) for _, key in _ZONE_COLUMNS])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_ZONE_COLUMNS))]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        click.echo("  ".join(cells).rstrip())
+
+
+@main.command("zonestatus")
+@_control_option
+@_view_option
+@_json_option
+@click.argument("zone")
+def zonestatus(control_path: Path, view: str | None, as_json: bool, zone: str) -> None:
+    """Show one zone's state in full, as rndc zonestatus."""
+    result = _control(control_path, Request("zonestatus", zone, view))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        _echo_fields(result)
+
+
+def _refresh(
+    command: str,
+    control_path: Path,
+    view: str | None,
+    wait: bool,
+    timeout: float,
+    zone: str,
+) -> None:
+    request = Request(command, zone, view, wait)
+    result = _control(
+        control_path, request, timeout if wait else CONTROL_TIMEOUT_SECONDS
+    )
+    click.echo(_text(result))
+
+
+@main.command("refresh")
+@_control_option
+@_view_option
+@_wait_option
+@_timeout_option
+@click.argument("zone")
+def refresh(
+    control_path: Path, view: str | None, wait: bool, timeout: float, zone: str
+) -> None:
+    """Check the zone's primaries for a newer serial now, as rndc refresh."""
+    _refresh("refresh", control_path, view, wait, timeout, zone)
+
+
+@main.command("retransfer")
+@_control_option
+@_view_option
+@_wait_option
+@_timeout_option
+@click.argument("zone")
+def retransfer(
+    control_path: Path, view: str | None, wait: bool, timeout: float, zone: str
+) -> None:
+    """Transfer the whole zone (AXFR) now whatever its serial, as rndc retransfer."""
+    _refresh("retransfer", control_path, view, wait, timeout, zone)
+
+
+@main.command("notify")
+@_control_option
+@_view_option
+@click.argument("zone")
+def notify(control_path: Path, view: str | None, zone: str) -> None:
+    """Send the zone's NOTIFY messages again, as rndc notify."""
+    click.echo(_text(_control(control_path, Request("notify", zone, view))))
+
+
+@main.command("reload")
+@_control_option
+def reload(control_path: Path) -> None:
+    """Load the configuration again; on problems the running one stays."""
+    click.echo(_text(_control(control_path, Request("reload"))))
