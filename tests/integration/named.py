@@ -348,6 +348,17 @@ class NamedPrimary:
         """Declare a view; `match_clients` is the list's inside, e.g. `key int;`."""
         self.views[name] = match_clients
 
+    def add_views_by_key(self, internal: TsigKey, external: TsigKey) -> None:
+        """Declare both keys and the views `internal` and `external`.
+
+        `internal` takes the requests signed with key `internal`; `external`
+        takes everything else (those signed with `external` included).
+        """
+        self.add_key(internal)
+        self.add_key(external)
+        self.add_view("internal", f'key "{internal.name}";')
+        self.add_view("external", f'!key "{internal.name}"; any;')
+
     def add_zone(
         self, name: str, text: str, *, view: str | None = None, clauses: str = ""
     ) -> None:

@@ -190,10 +190,7 @@ async def test_update_reload_ixfr_kill_restart(
 async def test_views_by_key(make_primary: Callable[..., NamedPrimary]) -> None:
     internal, external = TsigKey.generate("int"), TsigKey.generate("ext")
     primary = make_primary()
-    primary.add_key(internal)
-    primary.add_key(external)
-    primary.add_view("internal", 'key "int";')
-    primary.add_view("external", '!key "int"; any;')
+    primary.add_views_by_key(internal, external)
     for view in ("internal", "external"):
         primary.add_zone(
             ORIGIN,

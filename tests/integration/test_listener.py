@@ -11,7 +11,7 @@ import asyncio
 import errno
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -22,23 +22,19 @@ from zonesync.server.listener import Listener
 
 DEADLINE_SECONDS = 5.0
 
+Address = tuple[str, int]
+
 
 @dataclass
 class Echo:
     """A handler that answers b"re:" + message and records each call."""
 
-    calls: list[tuple[bytes, tuple[str, int], tuple[str, int], bool]] = field(
-        default_factory=list
-    )
+    calls: list[tuple[bytes, Address, Address, bool]] = field(default_factory=list)
     fail_on: bytes | None = None
     silent_on: bytes | None = None
 
     def __call__(
-        self,
-        wire: bytes,
-        source: tuple[str, int],
-        destination: tuple[str, int],
-        tcp: bool,
+        self, wire: bytes, source: Address, destination: Address, tcp: bool
     ) -> bytes | None:
         self.calls.append((wire, source, destination, tcp))
         if wire == self.fail_on:
@@ -57,7 +53,7 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 async def udp_ask(
-    address: tuple[str, int],
+    address: Address,
     messages: list[bytes],
     source: str | None = None,
     replies: int | None = None,
@@ -89,6 +85,31 @@ def framed(*messages: bytes) -> bytes:
     return b"".join(len(m).to_bytes(2, "big") + m for m in messages)
 
 
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, message: bytes
+) -> bytes:
+    """Send one message on an open connection and read one reply."""
+    writer.write(framed(message))
+    return await tcp_read(reader)
+
+
+async def tcp_ask(
+    address: Address, messages: list[bytes], replies: int | None = None
+) -> list[bytes]:
+    """Send the messages on one new connection; read `replies` (default: one each).
+
+    The connection is closed (and the close waited for) at the end.
+    """
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(framed(*messages))
+        count = len(messages) if replies is None else replies
+        return [await tcp_read(reader) for _ in range(count)]
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
 async def at_eof(reader: asyncio.StreamReader) -> bool:
     async with asyncio.timeout(DEADLINE_SECONDS):
         try:
@@ -109,6 +130,24 @@ async def listener(echo: Echo) -> AsyncIterator[Listener]:
     await running.close()
 
 
+def before_each_bind(
+    monkeypatch: pytest.MonkeyPatch,
+    before: Callable[[socket.SocketKind, tuple[object, ...]], object],
+) -> None:
+    """Call `before(kind, sockaddr)` (which may raise) as the listener binds."""
+    real = listener_module._bound
+
+    def bound(
+        family: socket.AddressFamily,
+        kind: socket.SocketKind,
+        sockaddr: tuple[object, ...],
+    ) -> socket.socket:
+        before(kind, sockaddr)
+        return real(family, kind, sockaddr)
+
+    monkeypatch.setattr(listener_module, "_bound", bound)
+
+
 def ipv6_loopback() -> bool:
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
@@ -125,11 +164,7 @@ async def test_udp_and_tcp_on_the_same_free_port(
     assert host == "127.0.0.1"
     assert port != 0
     assert await udp_ask((host, port), [b"one"]) == [b"re:one"]
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(framed(b"two"))
-    assert await tcp_read(reader) == b"re:two"
-    writer.close()
-    await writer.wait_closed()
+    assert await tcp_ask((host, port), [b"two"]) == [b"re:two"]
     (_, udp_source, udp_dest, udp_tcp), (_, tcp_source, tcp_dest, tcp_tcp) = echo.calls
     assert (udp_dest, udp_tcp) == ((host, port), False)
     assert (tcp_dest, tcp_tcp) == ((host, port), True)
@@ -165,12 +200,8 @@ async def test_tcp_pipelined_split_and_silent_messages(
 
 
 async def test_largest_tcp_message(listener: Listener, echo: Echo) -> None:
-    big = bytes(65535)
-    reader, writer = await asyncio.open_connection(*listener.addresses[0])
-    writer.write(framed(big[:-3]))  # the reply adds 3 octets: 65535 in all
-    assert await tcp_read(reader) == b"re:" + big[:-3]
-    writer.close()
-    await writer.wait_closed()
+    message = bytes(65535 - 3)  # the reply adds 3 octets: 65535 in all
+    assert await tcp_ask(listener.addresses[0], [message]) == [b"re:" + message]
 
 
 async def test_ipv6() -> None:
@@ -182,11 +213,7 @@ async def test_ipv6() -> None:
         [(host, port)] = listener.addresses
         assert host == "::1"
         assert await udp_ask((host, port), [b"six"]) == [b"re:six"]
-        reader, writer = await asyncio.open_connection(host, port)
-        writer.write(framed(b"tcp6"))
-        assert await tcp_read(reader) == b"re:tcp6"
-        writer.close()
-        await writer.wait_closed()
+        assert await tcp_ask((host, port), [b"tcp6"]) == [b"re:tcp6"]
         assert echo.calls[0][1][0] == "::1"
     finally:
         await listener.close()
@@ -239,20 +266,14 @@ async def test_a_host_name_is_not_an_address() -> None:
 async def test_port_0_tries_again_when_udp_has_the_port_taken(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = listener_module._bound
     refused: list[int] = []
 
-    def busy_udp_once(
-        family: socket.AddressFamily,
-        kind: socket.SocketKind,
-        sockaddr: tuple[object, ...],
-    ) -> socket.socket:
+    def busy_udp_once(kind: socket.SocketKind, sockaddr: tuple[object, ...]) -> None:
         if kind == socket.SOCK_DGRAM and not refused:
             refused.append(int(str(sockaddr[1])))
             raise OSError(errno.EADDRINUSE, "Address already in use")
-        return real(family, kind, sockaddr)
 
-    monkeypatch.setattr(listener_module, "_bound", busy_udp_once)
+    before_each_bind(monkeypatch, busy_udp_once)
     listener = await Listener.start([("127.0.0.1", 0)], Echo())
     try:
         [address] = listener.addresses
@@ -267,17 +288,7 @@ async def test_a_given_port_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> N
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         calls: list[socket.SocketKind] = []
-        real = listener_module._bound
-
-        def counting(
-            family: socket.AddressFamily,
-            kind: socket.SocketKind,
-            sockaddr: tuple[object, ...],
-        ) -> socket.socket:
-            calls.append(kind)
-            return real(family, kind, sockaddr)
-
-        monkeypatch.setattr(listener_module, "_bound", counting)
+        before_each_bind(monkeypatch, lambda kind, _: calls.append(kind))
         with pytest.raises(ZoneSyncError):
             await Listener.start([("127.0.0.1", port)], Echo())
         assert calls == [socket.SOCK_STREAM, socket.SOCK_DGRAM]
@@ -288,8 +299,7 @@ async def test_idle_tcp_connection_is_closed(
 ) -> None:
     monkeypatch.setattr(listener_module, "TCP_IDLE_TIMEOUT_SECONDS", 0.05)
     reader, writer = await asyncio.open_connection(*listener.addresses[0])
-    writer.write(framed(b"once"))
-    assert await tcp_read(reader) == b"re:once"
+    assert await exchange(reader, writer, b"once") == b"re:once"
     assert await at_eof(reader)
     writer.close()
 
@@ -299,12 +309,10 @@ async def test_tcp_connections_are_bounded(
 ) -> None:
     monkeypatch.setattr(listener_module, "TCP_CLIENTS", 1)
     first_reader, first_writer = await asyncio.open_connection(*listener.addresses[0])
-    first_writer.write(framed(b"1"))
-    assert await tcp_read(first_reader) == b"re:1"
+    assert await exchange(first_reader, first_writer, b"1") == b"re:1"
     second_reader, second_writer = await asyncio.open_connection(*listener.addresses[0])
     assert await at_eof(second_reader)
-    first_writer.write(framed(b"still"))
-    assert await tcp_read(first_reader) == b"re:still"
+    assert await exchange(first_reader, first_writer, b"still") == b"re:still"
     for writer in (first_writer, second_writer):
         writer.close()
 
@@ -315,11 +323,7 @@ async def test_a_handler_error_is_logged_and_the_listener_goes_on(
     echo.fail_on = b"boom"
     address = listener.addresses[0]
     assert await udp_ask(address, [b"boom", b"after"], replies=1) == [b"re:after"]
-    reader, writer = await asyncio.open_connection(*listener.addresses[0])
-    writer.write(framed(b"boom", b"next"))
-    assert await tcp_read(reader) == b"re:next"
-    writer.close()
-    await writer.wait_closed()
+    assert await tcp_ask(address, [b"boom", b"next"], replies=1) == [b"re:next"]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 2
     assert errors[0].getMessage().startswith("client 127.0.0.1#")
@@ -330,8 +334,7 @@ async def test_close_ends_connections_and_frees_the_port(echo: Echo) -> None:
     listener = await Listener.start([("127.0.0.1", 0)], echo)
     host, port = listener.addresses[0]
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(framed(b"hello"))
-    assert await tcp_read(reader) == b"re:hello"
+    assert await exchange(reader, writer, b"hello") == b"re:hello"
     async with asyncio.timeout(DEADLINE_SECONDS):
         await listener.close()
     assert await at_eof(reader)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from unittest import mock
 
 import dns.flags
@@ -37,19 +37,22 @@ import dns.tsig
 import pytest
 
 from tests.conftest import require_tool
+from tests.notify_support import (
+    K_EXT,
+    K_INT,
+    SECRET_EXT,
+    SECRET_INT,
+    WRONG_SECRET,
+    RecordingTarget,
+    make_notify,
+)
 from zonesync.config import load_config
-from zonesync.config.model import Config, ZoneConfig
 from zonesync.server.notify_in import NotifyHandler, NotifyResult
 
 START_TIMEOUT_SECONDS = 30.0
 REPLY_TIMEOUT_SECONDS = 5.0
 LOG_TIMEOUT_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 10.0
-SECRET_INT = "c2VjcmV0LXZhbHVlLTEyMzQ="
-SECRET_EXT = "b3RoZXItc2VjcmV0LXZhbHVl"
-WRONG_SECRET = "d3Jvbmctc2VjcmV0LXZhbHVl"
-K_INT = dns.tsig.Key("k-int", SECRET_INT, "hmac-sha256")
-K_EXT = dns.tsig.Key("k-ext", SECRET_EXT, "hmac-sha256")
 K_INT_WRONG = dns.tsig.Key("k-int", WRONG_SECRET, "hmac-sha256")
 K_UNKNOWN = dns.tsig.Key("nokey", SECRET_INT, "hmac-sha256")
 POINTER = re.compile(r"client @0x[0-9a-f]+ ")
@@ -144,27 +147,6 @@ class Named:
                 self.process.wait()
 
 
-@dataclass
-class Target:
-    """The zone manager: the config's secondary zones, notify() recorded."""
-
-    config: Config
-    calls: list[tuple[str, dns.name.Name, int | None, str]] = field(
-        default_factory=list
-    )
-
-    def notify_zone(self, view: str, name: dns.name.Name) -> ZoneConfig | None:
-        for zone in self.config.secondary_zones():
-            if zone.view == view and zone.name == name:
-                return zone
-        return None
-
-    def notify(
-        self, view: str, name: dns.name.Name, serial: int | None, source: str
-    ) -> None:
-        self.calls.append((view, name, serial, source))
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Named, Path]]:
     named_bin = require_tool("named")
@@ -197,10 +179,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Named, Pat
 
 
 @pytest.fixture
-def handler(setup: tuple[Named, Path]) -> tuple[NotifyHandler, Target]:
+def handler(setup: tuple[Named, Path]) -> tuple[NotifyHandler, RecordingTarget]:
     _, conf = setup
     config = load_config(conf)
-    target = Target(config)
+    target = RecordingTarget(config)
     return NotifyHandler(config, target), target
 
 
@@ -208,35 +190,11 @@ def handler(setup: tuple[Named, Path]) -> tuple[NotifyHandler, Target]:
 
 
 def notify(
-    zone: str = "example.com",
-    *,
-    key: dns.tsig.Key | None = None,
-    serial: int | None = None,
-    rdclass: str = "IN",
-    rdtype: str = "SOA",
-    edns: int | None = None,
-    dnssec: bool = False,
-    opcode: int = dns.opcode.NOTIFY,
+    zone: str = "example.com", *, opcode: int = dns.opcode.NOTIFY, **kwargs: Any
 ) -> dns.message.Message:
-    message = dns.message.make_query(
-        zone, rdtype, rdclass, use_edns=edns, want_dnssec=dnssec
-    )
-    message.set_opcode(dns.opcode.Opcode(opcode))
-    if opcode == dns.opcode.NOTIFY:
-        message.flags |= dns.flags.AA
-    if serial is not None:
-        message.answer.append(
-            dns.rrset.from_text(
-                dns.name.from_text(zone),
-                3600,
-                rdclass,
-                "SOA",
-                f"ns. h. {serial} 1 1 1 1",
-            )
-        )
-    if key is not None:
-        message.use_tsig(key)
-    return message
+    """`make_notify` with dnspython's default RD kept, and AA only on a NOTIFY."""
+    flags = dns.flags.RD | (dns.flags.AA if opcode == dns.opcode.NOTIFY else 0)
+    return make_notify(zone, opcode=opcode, flags=flags, **kwargs)
 
 
 def wire_of(message: dns.message.Message) -> bytes:
@@ -561,7 +519,7 @@ def same_line(ours: str) -> Callable[[str], bool]:
 def test_same_reply_as_named(
     case: Case,
     setup: tuple[Named, Path],
-    handler: tuple[NotifyHandler, Target],
+    handler: tuple[NotifyHandler, RecordingTarget],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     named, _ = setup

@@ -3,7 +3,8 @@
 Every wait is on a log line (zonesync's, captured in-process, or named's), with
 a deadline; regexes follow BIND 9.18's wording (STYLE §5). Only 127.0.0.1.
 The zone label is `example.com/IN` and the primary `127.0.0.1#PORT`, as BIND
-prints them.
+prints them. The helpers shared with test_replication_edges.py are in
+replication_support.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import re
 import shutil
 import signal
 import socket
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import dns.flags
@@ -24,46 +23,40 @@ import dns.opcode
 import dns.rcode
 import pytest
 
-from tests.integration.named import (
-    HOST,
-    LogWatcher,
-    NamedPrimary,
-    TsigKey,
-    free_port,
-    make_zone,
-    zone_records,
+from tests.integration.named import HOST, NamedPrimary, TsigKey, free_port, make_zone
+from tests.integration.replication_support import (
+    LABEL,
+    ORIGIN,
+    XFR_SECONDS,
+    MakePrimary,
+    assert_in_order,
+    assert_no_secret,
+    assert_same_zone,
+    served_line,
+    signed_zone_conf,
+    start_primary,
+    start_signed_primary,
+    xfr_line,
+    zone_line,
 )
 from tests.integration.zonesync_run import (
-    RunningDaemon,
+    EXIT_SECONDS,
     Secondary,
+    run_argv,
     run_daemon,
     secondary_zone,
     send_notify,
+    zonesync_process,
 )
 
-ORIGIN = "example.com"
-LABEL = "example.com/IN"
-XFR_SECONDS = 20.0  # one small transfer, including a SOA query first
 FAILOVER_SECONDS = 60.0  # the dead primary may cost a whole SOA query timeout
 EXPIRY_SECONDS = 30.0
 BIG_XFR_SECONDS = 180.0  # 200k records through dnspython
 SLACK_SECONDS = 2.0
-
-MakePrimary = Callable[..., NamedPrimary]
+HOOK_SECONDS = 10.0  # a hook that copies or touches one file
 
 
 # -- regexes in BIND's wording ------------------------------------------------------
-
-
-def zone_line(message: str, label: str = LABEL) -> str:
-    """`zone <label>: <message>` (message is a regex)."""
-    return rf"^zone {re.escape(label)}: {message}"
-
-
-def xfr_line(primary: NamedPrimary | str, message: str, label: str = LABEL) -> str:
-    """`transfer of '<label>' from <primary>: <message>` (message is a regex)."""
-    address = primary if isinstance(primary, str) else primary.address
-    return rf"^transfer of '{re.escape(label)}' from {re.escape(address)}: {message}"
 
 
 def failure_line(primary: NamedPrimary, label: str = LABEL) -> str:
@@ -86,55 +79,9 @@ def refused_line(primary: NamedPrimary, label: str = LABEL) -> str:
     )
 
 
-def assert_in_order(log: LogWatcher, patterns: list[str], since: int = 0) -> None:
-    """Each pattern matches a line, each after the previous one's line."""
-    position = since
-    for pattern in patterns:
-        index = log.index(pattern, position)
-        assert index is not None, (
-            f"no line matching {pattern!r} after line {position}; log:\n"
-            + "\n".join(log.lines(since))
-        )
-        position = index + 1
-
-
-async def poll_until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
-    """Wait for a condition no log line announces (a hook's file), bounded.
-
-    Only for effects outside zonesync's log; everything else waits on lines.
-    """
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds} s")
-        await asyncio.sleep(0.02)
-
-
-def assert_same_zone(
-    secondary_file: Path, primary: NamedPrimary, view: str | None = None
-) -> None:
-    """zonesync's zone file holds exactly the primary's records (dnspython)."""
-    assert secondary_file.exists(), f"{secondary_file} was not written"
-    assert zone_records(secondary_file, ORIGIN) == zone_records(
-        primary.zone_path(ORIGIN, view), ORIGIN
-    )
-
-
-def assert_no_secret(zs: RunningDaemon, *keys: TsigKey) -> None:
-    """No TSIG secret appears anywhere in zonesync's log (tracebacks included)."""
-    text = zs.capture.full_text()
-    for key in keys:
-        assert key.secret not in text, f"the secret of TSIG key {key.name} was logged"
-
-
-async def start_primary(
-    make_primary: MakePrimary, text: str, *, clauses: str = "", **kwargs: object
-) -> NamedPrimary:
-    """A started primary serving example.com with `text`."""
-    primary = make_primary(**kwargs)
-    primary.add_zone(ORIGIN, text, clauses=clauses)
-    await primary.start()
-    return primary
+def hook_done_line(hook: str, program: str) -> str:
+    """zonesync's DEBUG line when a hook (`on-update`, `on-expire`) exited 0."""
+    return zone_line(rf"{hook} hook: {re.escape(program)} done$")
 
 
 # -- 1. first AXFR ------------------------------------------------------------------
@@ -316,23 +263,15 @@ async def test_notify_triggers_refresh(
 
 async def test_tsig_good_key(make_primary: MakePrimary, secondary: Secondary) -> None:
     key = TsigKey.generate("k")
-    primary = make_primary()
-    primary.add_key(key)
-    primary.add_zone(
-        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
-    )
-    await primary.start()
-    secondary.write(
-        key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, key)])
-    )
+    primary = await start_signed_primary(make_primary, key)
+    secondary.write(signed_zone_conf(primary, key))
 
     async with run_daemon(secondary) as zs:
         await zs.wait_for_log(
             zone_line(r"transferred serial 1: TSIG 'k'$"), XFR_SECONDS
         )
         await primary.wait_for_log(
-            r"/key k \(example\.com\): transfer of 'example\.com/IN':"
-            r" [AI]XFR.* started: TSIG k \(serial 1\)$",
+            served_line("/key k", r"[AI]XFR.* started: TSIG k \(serial 1\)$"),
             XFR_SECONDS,
         )
         assert_same_zone(secondary.zone_file(ORIGIN), primary)
@@ -343,15 +282,8 @@ async def test_tsig_wrong_secret_keeps_the_old_file(
     make_primary: MakePrimary, secondary: Secondary
 ) -> None:
     key = TsigKey.generate("k")
-    primary = make_primary()
-    primary.add_key(key)
-    primary.add_zone(
-        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
-    )
-    await primary.start()
-    secondary.write(
-        key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, key)])
-    )
+    primary = await start_signed_primary(make_primary, key)
+    secondary.write(signed_zone_conf(primary, key))
     path = secondary.zone_file(ORIGIN)
 
     async with run_daemon(secondary) as zs:
@@ -387,15 +319,8 @@ async def test_tsig_unknown_key(
     make_primary: MakePrimary, secondary: Secondary
 ) -> None:
     key, stranger = TsigKey.generate("k"), TsigKey.generate("stranger")
-    primary = make_primary()
-    primary.add_key(key)
-    primary.add_zone(
-        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
-    )
-    await primary.start()
-    secondary.write(
-        stranger.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, stranger)])
-    )
+    primary = await start_signed_primary(make_primary, key)
+    secondary.write(signed_zone_conf(primary, stranger))
 
     async with run_daemon(secondary) as zs:
         await zs.wait_for_log(
@@ -416,12 +341,7 @@ async def test_unsigned_request_is_refused(
     make_primary: MakePrimary, secondary: Secondary
 ) -> None:
     key = TsigKey.generate("k")
-    primary = make_primary()
-    primary.add_key(key)
-    primary.add_zone(
-        ORIGIN, make_zone(ORIGIN, 1), clauses='allow-transfer { key "k"; };'
-    )
-    await primary.start()
+    primary = await start_signed_primary(make_primary, key)
     # zonesync knows the key but its primaries entry does not use it.
     secondary.write(
         key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, None)])
@@ -607,7 +527,8 @@ async def test_expiry_and_recovery(
         mark = zs.log.mark()
         await zs.wait_for_log(zone_line(r"expired$"), EXPIRY_SECONDS, mark)
         assert "WARNING" in zs.capture.levels_of(zone_line(r"expired$"))
-        await poll_until(marker.exists, 10, f"the on-expire hook's {marker}")
+        await zs.wait_for_log(hook_done_line("on-expire", touch), HOOK_SECONDS, mark)
+        assert marker.exists(), f"the on-expire hook's {marker}"
         snap = zs.snapshot()
         assert snap.expired
         assert not marker.with_name("expired-example.com-_default-None").exists()
@@ -643,12 +564,7 @@ async def test_restart_does_not_transfer_again(
     async with run_daemon(secondary) as zs:
         await zs.wait_for_log(zone_line(r"loaded serial 1$"), XFR_SECONDS)
         now = time.time()
-        # The zone task schedules its first refresh just after the load line.
-        await poll_until(
-            lambda: zs.snapshot().next_refresh_at is not None,
-            5,
-            "a next refresh time after the load",
-        )
+        # The first refresh is scheduled before the load line is logged.
         snap = zs.snapshot()
         assert snap.serial == 1
         assert snap.loaded
@@ -763,10 +679,7 @@ async def test_primary_behind_us_is_not_transferred(
 async def test_views_by_key(make_primary: MakePrimary, secondary: Secondary) -> None:
     internal, external = TsigKey.generate("int"), TsigKey.generate("ext")
     primary = make_primary()
-    primary.add_key(internal)
-    primary.add_key(external)
-    primary.add_view("internal", 'key "int";')
-    primary.add_view("external", '!key "int"; any;')
+    primary.add_views_by_key(internal, external)
     primary.add_zone(
         ORIGIN,
         make_zone(ORIGIN, 1, hosts=3, extra=['view IN TXT "internal"']),
@@ -836,12 +749,9 @@ async def test_on_update_hook_gets_the_substitutions(
         secondary, on_update=f"{cp} {{file}} {hooks}/{{zone}}_{{view}}_{{serial}}.db"
     ) as zs:
         await zs.wait_for_log(zone_line(r"transferred serial 1$"), XFR_SECONDS)
-        await poll_until(copy.exists, 10, f"the on-update hook's copy {copy}")
-        await poll_until(
-            lambda: copy.read_bytes() == secondary.zone_file(ORIGIN).read_bytes(),
-            10,
-            "the hook's copy equals the zone file",
-        )
+        await zs.wait_for_log(hook_done_line("on-update", cp), HOOK_SECONDS)
+        assert copy.exists(), f"the on-update hook's copy {copy}"
+        assert copy.read_bytes() == secondary.zone_file(ORIGIN).read_bytes()
 
 
 async def test_failing_hook_is_logged_and_not_fatal(
@@ -871,64 +781,18 @@ async def test_failing_hook_is_logged_and_not_fatal(
 # -- the command line ----------------------------------------------------------------------------
 
 
-def zonesync_command() -> str:
-    """The `zonesync` script of this virtualenv."""
-    beside = Path(sys.executable).with_name("zonesync")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("zonesync")
-    assert found is not None, "the zonesync command is not installed (pip install -e .)"
-    return found
-
-
-async def _pump(stream: asyncio.StreamReader, watcher: LogWatcher) -> None:
-    while line := await stream.readline():
-        watcher.feed(line.decode("utf-8", "replace").rstrip("\n"))
-
-
 async def test_cli_run_and_sigterm(
     make_primary: MakePrimary, secondary: Secondary
 ) -> None:
     primary = await start_primary(make_primary, make_zone(ORIGIN, 1))
     secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        zonesync_command(),
-        "run",
-        "-c",
-        str(secondary.conf_path),
-        "--state-dir",
-        str(secondary.state_dir),
-        "--listen",
-        f"{HOST}:{port}",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    stderr = LogWatcher("zonesync run (stderr)")
-    assert process.stderr is not None
-    assert process.stdout is not None
-    pump = asyncio.create_task(_pump(process.stderr, stderr))
-    stdout_text = asyncio.create_task(process.stdout.read())
-    try:
-        await stderr.wait_for(
-            r"zone example\.com/IN: transferred serial 1$", XFR_SECONDS
-        )
+    async with zonesync_process(secondary, debug=False) as zs:
+        await zs.log.wait_for(zone_line(r"transferred serial 1$"), XFR_SECONDS)
         assert_same_zone(secondary.zone_file(ORIGIN), primary)
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(5):
-            status = await process.wait()
-        await pump
-        await stdout_text
-        assert status == 0, stderr.text()
-        assert "Traceback" not in stderr.text()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        pump.cancel()
-        stdout_text.cancel()
+        zs.process.send_signal(signal.SIGTERM)
+        status = await zs.wait_exit(EXIT_SECONDS)
+        assert status == 0, zs.stderr_text()
+        assert "Traceback" not in zs.stderr_text()
 
 
 async def test_cli_config_error(tmp_path: Path) -> None:
@@ -939,14 +803,7 @@ async def test_cli_config_error(tmp_path: Path) -> None:
         " primaries { 127.0.0.1 port 5300; } };\n"
     )
     process = await asyncio.create_subprocess_exec(
-        zonesync_command(),
-        "run",
-        "-c",
-        str(conf),
-        "--state-dir",
-        str(tmp_path / "state"),
-        "--listen",
-        f"{HOST}:{free_port()}",
+        *run_argv(conf, tmp_path / "state", free_port()),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -6,19 +6,14 @@ a killed or stopped zonesync in the middle of a transfer, NOTIFYs queued
 during a transfer, memory-only zones and IPv6. As in test_replication.py,
 every wait is on a log line (zonesync's or named's) with a deadline, the
 regexes follow BIND 9.18's wording (STYLE §5), and traffic stays on the
-loopback addresses.
+loopback addresses. The helpers shared with test_replication.py are in
+replication_support.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-import shutil
 import signal
-import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import dns.name
@@ -27,7 +22,6 @@ import pytest
 
 from tests.integration.named import (
     HOST,
-    LogWatcher,
     NamedPrimary,
     TsigKey,
     free_port,
@@ -36,58 +30,47 @@ from tests.integration.named import (
     text_records,
     zone_records,
 )
+from tests.integration.replication_support import (
+    LABEL,
+    ORIGIN,
+    XFR_SECONDS,
+    MakePrimary,
+    assert_in_order,
+    assert_no_secret,
+    assert_same_zone,
+    served_line,
+    signed_zone_conf,
+    start_primary,
+    start_signed_primary,
+    xfr_line,
+    zone_line,
+)
 from tests.integration.zonesync_run import (
+    EXIT_SECONDS,
     RunningDaemon,
     Secondary,
+    ZonesyncProcess,
     primaries_clause,
     run_daemon,
     secondary_zone,
     send_notify,
+    zonesync_process,
 )
 from zonesync.store.zonefile import MemoryZone
 
-ORIGIN = "example.com"
-LABEL = "example.com/IN"
-XFR_SECONDS = 20.0  # one small transfer, including a SOA query first
 BIG_XFR_SECONDS = 120.0  # BIG_HOSTS records through dnspython
-EXIT_SECONDS = 5.0  # SIGTERM to exit, as `zonesync run` promises
 # Big enough that a transfer runs for seconds (about 3 s here, 2 cores), so a
 # test can act on its first messages and still be in the middle of it; small
 # enough that the file stays well within a minute. 200k records take 12 s.
 BIG_HOSTS = 50_000
 
-MakePrimary = Callable[..., NamedPrimary]
-
 
 # -- regexes in BIND's wording --------------------------------------------------------
-
-
-def zone_line(message: str, label: str = LABEL) -> str:
-    """`zone <label>: <message>` (message is a regex)."""
-    return rf"^zone {re.escape(label)}: {message}"
-
-
-def xfr_line(primary: NamedPrimary | str, message: str, label: str = LABEL) -> str:
-    """`transfer of '<label>' from <primary>: <message>` (message is a regex)."""
-    address = primary if isinstance(primary, str) else primary.address
-    return rf"^transfer of '{re.escape(label)}' from {re.escape(address)}: {message}"
 
 
 def soa_query_line(zone: str = ORIGIN) -> str:
     """named's query log line for an SOA query of `zone` (`querylog yes;`)."""
     return rf"\): query: {re.escape(zone)} IN SOA "
-
-
-def assert_in_order(log: LogWatcher, patterns: list[str], since: int = 0) -> None:
-    """Each pattern matches a line, each after the previous one's line."""
-    position = since
-    for pattern in patterns:
-        index = log.index(pattern, position)
-        assert index is not None, (
-            f"no line matching {pattern!r} after line {position}; log:\n"
-            + "\n".join(log.lines(since))
-        )
-        position = index + 1
 
 
 # Any refresh or transfer failure of example.com, as BIND words them.
@@ -117,111 +100,17 @@ async def wait_success(
     raise AssertionError(message)
 
 
-async def start_primary(
-    make_primary: MakePrimary,
-    text: str,
-    *,
-    clauses: str = "",
-    keys: tuple[TsigKey, ...] = (),
-    **kwargs: object,
-) -> NamedPrimary:
-    """A started primary serving example.com with `text`."""
-    primary = make_primary(**kwargs)
-    for key in keys:
-        primary.add_key(key)
-    primary.add_zone(ORIGIN, text, clauses=clauses)
-    await primary.start()
-    return primary
-
-
-def assert_same_zone(path: Path, primary: NamedPrimary, origin: str = ORIGIN) -> None:
-    """zonesync's zone file holds exactly the primary's records (dnspython)."""
-    assert path.exists(), f"{path} was not written"
-    assert zone_records(path, origin) == zone_records(primary.zone_path(origin), origin)
-
-
-# -- zonesync as a process ---------------------------------------------------------------
-
-# `zonesync run` logs `<date> <time> <LEVEL> <message>` when not under journald.
-_STDERR_PREFIX = re.compile(
-    r"^\d{2}-\w{3}-\d{4} \d{2}:\d{2}:\d{2} (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
-)
-
-
-def zonesync_command() -> str:
-    """The `zonesync` script of this virtualenv."""
-    beside = Path(sys.executable).with_name("zonesync")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("zonesync")
-    assert found is not None, "the zonesync command is not installed (pip install -e .)"
-    return found
-
-
-@dataclass
-class ZonesyncProcess:
-    """`zonesync run --debug` as a child process, its stderr as log lines."""
-
-    process: asyncio.subprocess.Process
-    port: int  # its NOTIFY listener on 127.0.0.1
-    log: LogWatcher  # the messages, date and level cut off
-    raw: list[str] = field(default_factory=list)  # stderr as written
-    pumping: asyncio.Task[None] | None = None
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """Where it listens for NOTIFY."""
-        return (HOST, self.port)
-
-    def stderr_text(self) -> str:
-        """Everything it wrote on stderr."""
-        return "\n".join(self.raw)
-
-    async def pump(self, stream: asyncio.StreamReader) -> None:
-        """Copy stderr line by line until EOF."""
-        while line := await stream.readline():
-            text = line.decode("utf-8", "replace").rstrip("\n")
-            self.raw.append(text)
-            self.log.feed(_STDERR_PREFIX.sub("", text))
-
-    async def wait_exit(self, seconds: float) -> int:
-        """Wait for the process to exit and its stderr to end; its status."""
-        async with asyncio.timeout(seconds):
-            status = await self.process.wait()
-            if self.pumping is not None:
-                await self.pumping
-        return status
-
-
-@contextlib.asynccontextmanager
-async def zonesync_process(secondary: Secondary) -> AsyncIterator[ZonesyncProcess]:
-    """Run `zonesync run --debug` on `secondary`; SIGKILL it (by PID) at the end."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        zonesync_command(),
-        "run",
-        "-c",
-        str(secondary.conf_path),
-        "--state-dir",
-        str(secondary.state_dir),
-        "--listen",
-        f"{HOST}:{port}",
-        "--debug",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # a Ctrl-C to pytest is not zonesync's
+async def expect_signed_axfr(
+    zs: RunningDaemon, primary: NamedPrimary, secondary: Secondary
+) -> None:
+    """Serial 1 comes by an AXFR signed with key `k`, as both logs say."""
+    await wait_success(
+        zs, zone_line(r"transferred serial 1: TSIG 'k'$"), primary=primary
     )
-    assert process.stderr is not None
-    running = ZonesyncProcess(process, port, LogWatcher(f"zonesync PID {process.pid}"))
-    running.pumping = asyncio.create_task(running.pump(process.stderr))
-    try:
-        await running.log.wait_for(r"^running: ", XFR_SECONDS)
-        yield running
-    finally:
-        if process.returncode is None:
-            process.kill()  # by PID, as Popen does
-        await running.wait_exit(EXIT_SECONDS)
+    await primary.wait_for_log(
+        served_line("/key k", r"AXFR started: TSIG k \(serial 1\)$"), XFR_SECONDS
+    )
+    assert_same_zone(secondary.zone_file(ORIGIN), primary)
 
 
 # -- 1. TSIG algorithms ---------------------------------------------------------------------
@@ -242,27 +131,12 @@ async def test_tsig_algorithm(
     make_primary: MakePrimary, secondary: Secondary, algorithm: str
 ) -> None:
     key = TsigKey.generate("k", algorithm)
-    primary = await start_primary(
-        make_primary,
-        make_zone(ORIGIN, 1),
-        keys=(key,),
-        clauses='allow-transfer { key "k"; };',
-    )
-    secondary.write(
-        key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, key)])
-    )
+    primary = await start_signed_primary(make_primary, key)
+    secondary.write(signed_zone_conf(primary, key))
 
     async with run_daemon(secondary) as zs:
-        await wait_success(
-            zs, zone_line(r"transferred serial 1: TSIG 'k'$"), primary=primary
-        )
-        await primary.wait_for_log(
-            r"/key k \(example\.com\): transfer of 'example\.com/IN':"
-            r" AXFR started: TSIG k \(serial 1\)$",
-            XFR_SECONDS,
-        )
-        assert_same_zone(secondary.zone_file(ORIGIN), primary)
-        assert key.secret not in zs.capture.full_text()
+        await expect_signed_axfr(zs, primary, secondary)
+        assert_no_secret(zs, key)
 
 
 async def test_truncated_tsig_key_is_refused_clearly(
@@ -271,15 +145,8 @@ async def test_truncated_tsig_key_is_refused_clearly(
     # BIND signs hmac-sha256-128 as hmac-sha256 with a 16-byte MAC; zonesync
     # cannot yet, so it must say so rather than fail with a BADKEY riddle.
     key = TsigKey.generate("k", "hmac-sha256-128")
-    primary = await start_primary(
-        make_primary,
-        make_zone(ORIGIN, 1),
-        keys=(key,),
-        clauses='allow-transfer { key "k"; };',
-    )
-    secondary.write(
-        key.statement() + "\n" + secondary_zone(ORIGIN, [(primary.port, key)])
-    )
+    primary = await start_signed_primary(make_primary, key)
+    secondary.write(signed_zone_conf(primary, key))
     async with run_daemon(secondary) as zs:
         await zs.wait_for_log(
             zone_line(
@@ -290,7 +157,7 @@ async def test_truncated_tsig_key_is_refused_clearly(
             XFR_SECONDS,
         )
         assert not secondary.zone_file(ORIGIN).exists()
-        assert key.secret not in zs.capture.full_text()
+        assert_no_secret(zs, key)
 
 
 # -- 2. the key from a `server` statement ----------------------------------------------------
@@ -300,12 +167,7 @@ async def test_key_from_server_statement(
     make_primary: MakePrimary, secondary: Secondary
 ) -> None:
     key = TsigKey.generate("k")
-    primary = await start_primary(
-        make_primary,
-        make_zone(ORIGIN, 1),
-        keys=(key,),
-        clauses='allow-transfer { key "k"; };',
-    )
+    primary = await start_signed_primary(make_primary, key)
     # The primaries entry names no key; BIND takes it from the server statement.
     secondary.write(
         "\n".join(
@@ -318,15 +180,7 @@ async def test_key_from_server_statement(
     )
 
     async with run_daemon(secondary) as zs:
-        await wait_success(
-            zs, zone_line(r"transferred serial 1: TSIG 'k'$"), primary=primary
-        )
-        await primary.wait_for_log(
-            r"/key k \(example\.com\): transfer of 'example\.com/IN':"
-            r" AXFR started: TSIG k \(serial 1\)$",
-            XFR_SECONDS,
-        )
-        assert_same_zone(secondary.zone_file(ORIGIN), primary)
+        await expect_signed_axfr(zs, primary, secondary)
 
 
 # -- 3. transfer-source ------------------------------------------------------------------------
@@ -334,14 +188,19 @@ async def test_key_from_server_statement(
 SOURCE = "127.0.0.2"  # on Linux all of 127/8 is the loopback
 
 
-async def test_transfer_source_is_used(
-    make_primary: MakePrimary, secondary: Secondary
-) -> None:
-    primary = await start_primary(
+async def start_source_only_primary(make_primary: MakePrimary) -> NamedPrimary:
+    """A primary that transfers example.com to SOURCE only (SOA to anyone)."""
+    return await start_primary(
         make_primary,
         make_zone(ORIGIN, 1),
         clauses=f"allow-transfer {{ {SOURCE}; }}; allow-query {{ any; }};",
     )
+
+
+async def test_transfer_source_is_used(
+    make_primary: MakePrimary, secondary: Secondary
+) -> None:
+    primary = await start_source_only_primary(make_primary)
     secondary.write(
         secondary_zone(
             ORIGIN, [(primary.port, None)], clauses=f"transfer-source {SOURCE};"
@@ -359,8 +218,9 @@ async def test_transfer_source_is_used(
             ],
         )
         await primary.wait_for_log(
-            rf"client @\S+ {re.escape(SOURCE)}#\d+ \(example\.com\):"
-            r" transfer of 'example\.com/IN': AXFR started \(serial 1\)$",
+            served_line(
+                rf"client @\S+ {re.escape(SOURCE)}#\d+", r"AXFR started \(serial 1\)$"
+            ),
             XFR_SECONDS,
         )
         assert_same_zone(secondary.zone_file(ORIGIN), primary)
@@ -369,11 +229,7 @@ async def test_transfer_source_is_used(
 async def test_without_transfer_source_is_refused(
     make_primary: MakePrimary, secondary: Secondary
 ) -> None:
-    primary = await start_primary(
-        make_primary,
-        make_zone(ORIGIN, 1),
-        clauses=f"allow-transfer {{ {SOURCE}; }}; allow-query {{ any; }};",
-    )
+    primary = await start_source_only_primary(make_primary)
     secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
 
     async with run_daemon(secondary) as zs:
@@ -821,8 +677,7 @@ async def test_ipv6_loopback_primary(
             ],
         )
         await primary.wait_for_log(
-            r"client @\S+ ::1#\d+ \(example\.com\):"
-            r" transfer of 'example\.com/IN': AXFR started \(serial 1\)$",
+            served_line(r"client @\S+ ::1#\d+", r"AXFR started \(serial 1\)$"),
             XFR_SECONDS,
         )
         assert zs.snapshot().primary == v6

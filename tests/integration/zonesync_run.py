@@ -1,10 +1,12 @@
-"""zonesync in-process for the integration tests: config, daemon, captured log.
+"""zonesync for the integration tests: config, daemon, captured log, process.
 
 `run_daemon()` starts `Daemon.run()` as a task with the test's own shutdown
 event, waits for `daemon.ready`, and captures every record of the `zonesync`
 logger at DEBUG into a `LogWatcher`, so tests wait on BIND-worded lines.
 The daemon modules are imported when a daemon starts, not when this module
 loads, so the harness self-tests run before (or without) the daemon.
+`zonesync_process()` runs the `zonesync run` command instead, its stderr
+in a `LogWatcher`, for what only a process shows (signals, exit status).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import asyncio
 import contextlib
 import logging
 import re
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +31,15 @@ import dns.message
 import dns.opcode
 import dns.rrset
 
-from tests.integration.named import HOST, LogWatcher, TsigKey
+from tests.integration.named import HOST, LogWatcher, TsigKey, free_port
 
 if TYPE_CHECKING:
     from zonesync.daemon import Daemon
 
 READY_TIMEOUT_SECONDS = 10.0  # the API promises ready within this
 STOP_TIMEOUT_SECONDS = 5.0  # the API promises run() returns within this
+EXIT_SECONDS = 5.0  # SIGTERM to exit, as `zonesync run` promises
+RUNNING_TIMEOUT_SECONDS = 20.0  # a new interpreter imports zonesync first
 
 
 # -- zonesync's own named.conf --------------------------------------------------
@@ -302,6 +308,104 @@ async def run_daemon(
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await ready
             await running.stop()
+
+
+# -- zonesync as a process ---------------------------------------------------------
+
+# `zonesync run` logs `<date> <time> <LEVEL> <message>` when not under journald.
+_STDERR_PREFIX = re.compile(
+    r"^\d{2}-\w{3}-\d{4} \d{2}:\d{2}:\d{2} (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+)
+
+
+def zonesync_command() -> str:
+    """The `zonesync` script of this virtualenv."""
+    beside = Path(sys.executable).with_name("zonesync")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("zonesync")
+    assert found is not None, "the zonesync command is not installed (pip install -e .)"
+    return found
+
+
+def run_argv(
+    conf_path: Path, state_dir: Path, port: int, *, debug: bool = False
+) -> list[str]:
+    """`zonesync run` on a config and state directory, listening on 127.0.0.1."""
+    argv = [
+        zonesync_command(),
+        "run",
+        "-c",
+        str(conf_path),
+        "--state-dir",
+        str(state_dir),
+        "--listen",
+        f"{HOST}:{port}",
+    ]
+    return [*argv, "--debug"] if debug else argv
+
+
+@dataclass
+class ZonesyncProcess:
+    """`zonesync run` as a child process, its stderr as log lines."""
+
+    process: asyncio.subprocess.Process
+    port: int  # its NOTIFY listener on 127.0.0.1
+    log: LogWatcher  # the messages, date and level cut off
+    raw: list[str] = field(default_factory=list)  # stderr as written
+    pumping: asyncio.Task[None] | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where it listens for NOTIFY."""
+        return (HOST, self.port)
+
+    def stderr_text(self) -> str:
+        """Everything it wrote on stderr."""
+        return "\n".join(self.raw)
+
+    async def pump(self, stream: asyncio.StreamReader) -> None:
+        """Copy stderr line by line until EOF."""
+        while line := await stream.readline():
+            text = line.decode("utf-8", "replace").rstrip("\n")
+            self.raw.append(text)
+            self.log.feed(_STDERR_PREFIX.sub("", text))
+
+    async def wait_exit(self, seconds: float) -> int:
+        """Wait for the process to exit and its stderr to end; its status."""
+        async with asyncio.timeout(seconds):
+            status = await self.process.wait()
+            if self.pumping is not None:
+                await self.pumping
+        return status
+
+
+@asynccontextmanager
+async def zonesync_process(
+    secondary: Secondary, *, debug: bool = True
+) -> AsyncIterator[ZonesyncProcess]:
+    """Run `zonesync run` on `secondary` until it logs `running: `.
+
+    At the end of the block it is SIGKILLed (by PID) if it still runs.
+    """
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *run_argv(secondary.conf_path, secondary.state_dir, port, debug=debug),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # a Ctrl-C to pytest is not zonesync's
+    )
+    assert process.stderr is not None
+    running = ZonesyncProcess(process, port, LogWatcher(f"zonesync PID {process.pid}"))
+    running.pumping = asyncio.create_task(running.pump(process.stderr))
+    try:
+        await running.log.wait_for(r"^running: ", RUNNING_TIMEOUT_SECONDS)
+        yield running
+    finally:
+        if process.returncode is None:
+            process.kill()  # by PID, as Popen does
+        await running.wait_exit(EXIT_SECONDS)
 
 
 # -- DNS messages to zonesync ----------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
@@ -17,22 +16,24 @@ import dns.message
 import dns.name
 import dns.opcode
 import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
 import dns.rrset
 import dns.tsig
 import pytest
 
+from tests.notify_support import (
+    K_EXT,
+    K_INT,
+    SECRET_EXT,
+    SECRET_INT,
+    WRONG_SECRET,
+    RecordingTarget,
+    make_notify,
+)
 from zonesync.config import load_config
-from zonesync.config.model import Config, ZoneConfig, ZoneType
+from zonesync.config.model import Config
 from zonesync.server.notify_in import NotifyHandler, NotifyResult
 
-SECRET_INT = "c2VjcmV0LXZhbHVlLTEyMzQ="
-SECRET_EXT = "b3RoZXItc2VjcmV0LXZhbHVl"
-WRONG_SECRET = "d3Jvbmctc2VjcmV0LXZhbHVl"
 LONG_KEY = ".".join(["k" * 60] * 4)
-K_INT = dns.tsig.Key("k-int", SECRET_INT, "hmac-sha256")
-K_EXT = dns.tsig.Key("k-ext", SECRET_EXT, "hmac-sha256")
 K_LONG = dns.tsig.Key(LONG_KEY, SECRET_EXT, "hmac-sha256")
 ZONE = dns.name.from_text("example.com")
 HERE = ("192.0.2.53", 53)
@@ -65,69 +66,19 @@ view "external" {{
 """
 
 
-@dataclass
-class FakeTarget:
-    """The zone manager: the config's secondary zones; records notify()."""
-
-    config: Config
-    calls: list[tuple[str, dns.name.Name, int | None, str]] = field(
-        default_factory=list
-    )
-
-    def notify_zone(self, view: str, name: dns.name.Name) -> ZoneConfig | None:
-        for zone in self.config.zones:
-            if zone.view == view and zone.name == name:
-                return zone if zone.type is ZoneType.SECONDARY else None
-        return None
-
-    def notify(
-        self, view: str, name: dns.name.Name, serial: int | None, source: str
-    ) -> None:
-        self.calls.append((view, name, serial, source))
-
-
 def load(tmp_path: Path, text: str = CONFIG) -> Config:
     (tmp_path / "named.conf").write_text(text)
     return load_config("named.conf", cwd=tmp_path)
 
 
 @pytest.fixture
-def target(tmp_path: Path) -> FakeTarget:
-    return FakeTarget(load(tmp_path))
+def target(tmp_path: Path) -> RecordingTarget:
+    return RecordingTarget(load(tmp_path))
 
 
 @pytest.fixture
-def handler(target: FakeTarget) -> NotifyHandler:
+def handler(target: RecordingTarget) -> NotifyHandler:
     return NotifyHandler(target.config, target)
-
-
-def make_notify(
-    zone: str = "example.com",
-    *,
-    key: dns.tsig.Key | None = None,
-    serial: int | None = None,
-    rdclass: str = "IN",
-    rdtype: str = "SOA",
-    edns: int | None = None,
-    opcode: dns.opcode.Opcode = dns.opcode.NOTIFY,
-) -> dns.message.Message:
-    """A NOTIFY as a primary sends it: AA, the zone's SOA question."""
-    message = dns.message.make_query(zone, rdtype, rdclass, use_edns=edns)
-    message.flags = dns.flags.AA
-    message.set_opcode(opcode)
-    if serial is not None:
-        message.answer.append(
-            dns.rrset.from_text(
-                dns.name.from_text(zone),
-                3600,
-                rdclass,
-                "SOA",
-                f"ns1.{zone}. hostmaster.{zone}. {serial} 3600 600 86400 300",
-            )
-        )
-    if key is not None:
-        message.use_tsig(key)
-    return message
 
 
 def ask(
@@ -136,12 +87,25 @@ def ask(
     source: tuple[str, int] = ("192.0.2.1", 4321),
     destination: tuple[str, int] = HERE,
     tcp: bool = False,
+    *,
+    verify: dns.tsig.Key | None = None,
 ) -> tuple[dns.message.Message | None, NotifyResult | None]:
+    """The handler's reply, parsed, and its result.
+
+    With `verify`, the reply's TSIG is checked with that key: its MAC
+    covers the reply and the request's MAC.
+    """
     wire = request if isinstance(request, bytes) else request.to_wire()
     reply, result = handler.handle(wire, source, destination, tcp)
     if reply is None:
         return None, result
-    return dns.message.from_wire(reply, keyring=False), result
+    if verify is None:
+        return dns.message.from_wire(reply, keyring=False), result
+    assert isinstance(request, dns.message.Message)
+    return (
+        dns.message.from_wire(reply, keyring=verify, request_mac=request.mac),
+        result,
+    )
 
 
 def check_reply(
@@ -164,7 +128,7 @@ def check_reply(
 
 
 def test_accepted_from_a_primary_on_any_port(
-    handler: NotifyHandler, target: FakeTarget, caplog: pytest.LogCaptureFixture
+    handler: NotifyHandler, target: RecordingTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="zonesync.server.notify_in")
     request = make_notify()
@@ -180,21 +144,23 @@ def test_accepted_from_a_primary_on_any_port(
 
 
 def test_accepted_from_an_ipv6_primary(
-    handler: NotifyHandler, target: FakeTarget
+    handler: NotifyHandler, target: RecordingTarget
 ) -> None:
     _, result = ask(handler, make_notify(), ("2001:db8::1", 5353), ("2001:db8::53", 53))
     assert result is NotifyResult.ACCEPTED
     assert target.calls == [("external", ZONE, None, "2001:db8::1#5353")]
 
 
-def test_serial_from_the_answer_soa(handler: NotifyHandler, target: FakeTarget) -> None:
+def test_serial_from_the_answer_soa(
+    handler: NotifyHandler, target: RecordingTarget
+) -> None:
     _, result = ask(handler, make_notify(serial=2026112101))
     assert result is NotifyResult.ACCEPTED
     assert target.calls[-1][2] == 2026112101
 
 
 def test_an_soa_of_another_name_gives_no_serial(
-    handler: NotifyHandler, target: FakeTarget
+    handler: NotifyHandler, target: RecordingTarget
 ) -> None:
     request = make_notify()
     request.answer.append(
@@ -205,7 +171,7 @@ def test_an_soa_of_another_name_gives_no_serial(
 
 
 def test_accepted_through_a_named_acl_in_allow_notify(
-    handler: NotifyHandler, target: FakeTarget
+    handler: NotifyHandler, target: RecordingTarget
 ) -> None:
     _, result = ask(handler, make_notify(), ("192.0.2.7", 53))
     assert result is NotifyResult.ACCEPTED
@@ -213,15 +179,13 @@ def test_accepted_through_a_named_acl_in_allow_notify(
 
 
 def test_accepted_through_a_key_in_allow_notify_and_signed_back(
-    handler: NotifyHandler, target: FakeTarget, caplog: pytest.LogCaptureFixture
+    handler: NotifyHandler, target: RecordingTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="zonesync.server.notify_in")
     request = make_notify(key=K_EXT)
-    wire, result = handler.handle(request.to_wire(), ("198.51.100.5", 53), HERE, False)
+    reply, result = ask(handler, request, ("198.51.100.5", 53), verify=K_EXT)
     assert result is NotifyResult.ACCEPTED
-    assert wire is not None
-    # Verifies the reply's MAC, computed over the request's MAC.
-    reply = dns.message.from_wire(wire, keyring=K_EXT, request_mac=request.mac)
+    assert reply is not None
     assert reply.rcode() == dns.rcode.NOERROR
     assert reply.flags & dns.flags.AA
     assert reply.keyname == K_EXT.name
@@ -235,7 +199,7 @@ def test_accepted_through_a_key_in_allow_notify_and_signed_back(
 
 
 def test_not_a_primary(
-    handler: NotifyHandler, target: FakeTarget, caplog: pytest.LogCaptureFixture
+    handler: NotifyHandler, target: RecordingTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="zonesync.server.notify_in")
     request = make_notify()
@@ -250,7 +214,7 @@ def test_not_a_primary(
 
 
 def test_unknown_zone(
-    handler: NotifyHandler, target: FakeTarget, caplog: pytest.LogCaptureFixture
+    handler: NotifyHandler, target: RecordingTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="zonesync.server.notify_in")
     request = make_notify("nothere.test")
@@ -269,7 +233,7 @@ def test_a_zone_zonesync_does_not_run_is_unknown(handler: NotifyHandler) -> None
     assert result is NotifyResult.UNKNOWN_ZONE
 
 
-def test_view_chosen_by_key(handler: NotifyHandler, target: FakeTarget) -> None:
+def test_view_chosen_by_key(handler: NotifyHandler, target: RecordingTarget) -> None:
     _, result = ask(handler, make_notify(key=K_INT), ("198.51.100.5", 53))
     assert result is NotifyResult.ACCEPTED
     assert target.calls == [("internal", ZONE, None, "198.51.100.5#53")]
@@ -286,13 +250,15 @@ def test_view_chosen_by_address(
     )
 
 
-def test_view_chosen_by_destination(handler: NotifyHandler, target: FakeTarget) -> None:
+def test_view_chosen_by_destination(
+    handler: NotifyHandler, target: RecordingTarget
+) -> None:
     _, result = ask(handler, make_notify(), ("192.0.2.9", 53), ELSEWHERE)
     assert result is NotifyResult.ACCEPTED
     assert target.calls == [("dest", ZONE, None, "192.0.2.9#53")]
 
 
-def test_no_view_matches(handler: NotifyHandler, target: FakeTarget) -> None:
+def test_no_view_matches(handler: NotifyHandler, target: RecordingTarget) -> None:
     request = make_notify()
     reply, result = ask(handler, request, ("203.0.113.1", 53))
     assert result is NotifyResult.REFUSED
@@ -301,7 +267,7 @@ def test_no_view_matches(handler: NotifyHandler, target: FakeTarget) -> None:
 
 
 def test_set_config_swaps_the_rules(
-    handler: NotifyHandler, target: FakeTarget, tmp_path: Path
+    handler: NotifyHandler, target: RecordingTarget, tmp_path: Path
 ) -> None:
     assert ask(handler, make_notify(), ("198.51.100.5", 53))[1] is (
         NotifyResult.NOT_PRIMARY
@@ -323,7 +289,7 @@ def test_a_config_without_views(tmp_path: Path) -> None:
     config = load(
         tmp_path, 'zone "example.com" { type secondary; primaries { 192.0.2.1; }; };'
     )
-    target = FakeTarget(config)
+    target = RecordingTarget(config)
     handler = NotifyHandler(config, target)
     assert ask(handler, make_notify())[1] is NotifyResult.ACCEPTED
     assert target.calls == [("_default", ZONE, None, "192.0.2.1#4321")]
@@ -340,7 +306,7 @@ def tsig_of(reply: dns.message.Message | None) -> tuple[str, int, bytes]:
 
 
 def test_unknown_key(
-    handler: NotifyHandler, target: FakeTarget, caplog: pytest.LogCaptureFixture
+    handler: NotifyHandler, target: RecordingTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="zonesync.server.notify_in")
     request = make_notify(key=dns.tsig.Key("nokey", SECRET_INT, "hmac-sha256"))
@@ -409,15 +375,14 @@ def test_bad_tsig_from_a_client_no_view_takes(handler: NotifyHandler) -> None:
 
 
 def test_a_signed_notify_in_a_view_taken_by_address(
-    handler: NotifyHandler, target: FakeTarget, caplog: pytest.LogCaptureFixture
+    handler: NotifyHandler, target: RecordingTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="zonesync.server.notify_in")
     # internal takes 10/8 first; its zone allows only k-int, not k-ext.
     request = make_notify(key=K_EXT)
-    wire, result = handler.handle(request.to_wire(), ("10.1.1.1", 53), HERE, False)
+    reply, result = ask(handler, request, ("10.1.1.1", 53), verify=K_EXT)
     assert result is NotifyResult.NOT_PRIMARY
-    assert wire is not None
-    reply = dns.message.from_wire(wire, keyring=K_EXT, request_mac=request.mac)
+    assert reply is not None
     assert reply.rcode() == dns.rcode.REFUSED
     assert target.calls == []
     assert caplog.messages == [

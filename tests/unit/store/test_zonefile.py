@@ -168,6 +168,13 @@ def check_intact(zone: FileZone, before: bytes) -> None:
     assert temp_files(zone.path.parent) == []
 
 
+def replace_line(zone: FileZone, published: bytes, number: int, line: str) -> None:
+    """Rewrite the published file with line `number` (from 1) replaced by `line`."""
+    lines = published.decode().splitlines(keepends=True)
+    lines[number - 1] = line
+    zone.path.write_text("".join(lines))
+
+
 def test_failure_mid_write_leaves_old_file(
     zone: FileZone, published: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -360,9 +367,7 @@ def test_load_broken_file(zone: FileZone, text: str, message: str) -> None:
 
 
 def test_load_our_file_with_a_broken_soa_line(zone: FileZone, published: bytes) -> None:
-    lines = published.decode().splitlines(keepends=True)
-    lines[2] = "example.com. 3600 IN SOA ns1 broken\n"
-    zone.path.write_text("".join(lines))
+    replace_line(zone, published, 3, "example.com. 3600 IN SOA ns1 broken\n")
     with pytest.raises(ZoneContentError, match=rf"^{zone.path}:3: "):
         zone.load()
 
@@ -601,9 +606,7 @@ def test_load_counts_past_the_first_read(
 def test_load_our_file_whose_third_line_is_not_the_soa(
     zone: FileZone, published: bytes, line: str, message: str
 ) -> None:
-    lines = published.decode().splitlines(keepends=True)
-    lines[2] = line
-    zone.path.write_text("".join(lines))
+    replace_line(zone, published, 3, line)
     with pytest.raises(ZoneContentError, match=f"^{zone.path}{message}$"):
         zone.load()
     with pytest.raises(ZoneContentError, match=f"^{zone.path}{message}$"):
@@ -620,9 +623,7 @@ def test_load_our_file_whose_third_line_is_not_the_soa(
 def test_ixfr_on_a_damaged_file_of_ours(
     zone: FileZone, published: bytes, line: str, message: str
 ) -> None:
-    lines = published.decode().splitlines(keepends=True)
-    lines[4] = line
-    zone.path.write_text("".join(lines))
+    replace_line(zone, published, 5, line)
     before = zone.path.read_bytes()
     with pytest.raises(ZoneContentError, match=f"^{zone.path}{message}"):
         zone.apply_ixfr([delta(1, 2, [BASE[4]])])
