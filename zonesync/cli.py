@@ -27,7 +27,12 @@ from zonesync.daemon import Daemon
 from zonesync.errors import ConfigError, ControlError, ZoneSyncError
 from zonesync.hooks import split_command
 from zonesync.log import setup_logging
-from zonesync.settings import DEFAULT_STATE_DIR, Settings, parse_listen
+from zonesync.settings import (
+    DEFAULT_METRICS,
+    DEFAULT_STATE_DIR,
+    Settings,
+    parse_listen,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -216,6 +221,40 @@ def _hook_option(
     metavar="CMD",
     help="Run when a zone expires; same substitutions.",
 )
+@click.option(
+    "--metrics",
+    "metrics",
+    default=f"{DEFAULT_METRICS[0]}:{DEFAULT_METRICS[1]}",
+    show_default=True,
+    metavar="ADDR:PORT|off",
+    help="Serve Prometheus metrics, /healthz and /readyz here.",
+)
+@click.option(
+    "--metrics-per-zone",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    help="Export the per-zone families (off for very many zones).",
+)
+@click.option(
+    "--metrics-bind-compat",
+    is_flag=True,
+    help="Also export bind_exporter's zone serial and transfer counters.",
+)
+@click.option(
+    "--control",
+    default=str(DEFAULT_CONTROL_PATH),
+    show_default=True,
+    metavar="PATH|off",
+    help="The control socket the zonesync verbs talk to.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="BIND-worded text, or one JSON object per line.",
+)
 @click.option("--debug", is_flag=True, help="Log per-message detail.")
 def run(
     config_path: str,
@@ -223,16 +262,34 @@ def run(
     listen: tuple[tuple[str, int], ...] | None,
     on_update: str | None,
     on_expire: str | None,
+    metrics: str,
+    metrics_per_zone: str,
+    metrics_bind_compat: bool,
+    control: str,
+    log_format: str,
     debug: bool,
 ) -> None:
     """Replicate every secondary zone of a named.conf, in the foreground.
 
     SIGTERM or SIGINT stops it; a transfer in flight is abandoned and the
-    old zone file stays.
+    old zone file stays. SIGHUP reloads the configuration.
     """
-    setup_logging(logging.DEBUG if debug else logging.INFO)
+    try:
+        metrics_address = None if metrics == "off" else parse_listen(metrics)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--metrics") from None
+    setup_logging(logging.DEBUG if debug else logging.INFO, fmt=log_format)
     settings = Settings(
-        Path(config_path), Path(state_dir), listen, on_update, on_expire
+        Path(config_path),
+        Path(state_dir),
+        listen,
+        on_update,
+        on_expire,
+        metrics=metrics_address,
+        metrics_per_zone=metrics_per_zone == "on",
+        metrics_bind_compat=metrics_bind_compat,
+        control=None if control == "off" else Path(control),
+        log_format=log_format,
     )
     try:
         asyncio.run(_run(settings))
@@ -254,16 +311,12 @@ def run(
 
 async def _run(settings: Settings) -> None:
     shutdown = asyncio.Event()
+    daemon = Daemon(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.set)
-    loop.add_signal_handler(
-        signal.SIGHUP,
-        lambda: logging.getLogger(__name__).warning(
-            "SIGHUP: reloading the configuration is not supported yet; ignored"
-        ),
-    )
-    await Daemon(settings).run(shutdown)
+    loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
+    await daemon.run(shutdown)
 
 
 # -- control verbs: talk to a running zonesync, named as rndc's --------------

@@ -1,4 +1,4 @@
-"""Daemon: load the config, start the zones and the NOTIFY listener, stop cleanly.
+"""Daemon: load the config, start zones, listeners, metrics and control; reload; stop.
 
 Wiring only: behaviour lives in the objects wired here (STYLE §1).
 """
@@ -6,30 +6,51 @@ Wiring only: behaviour lives in the objects wired here (STYLE §1).
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
 import logging
+import os
+import time
 
+import dns.name
+from prometheus_client import CollectorRegistry
+
+from zonesync import __version__, sdnotify
 from zonesync.config import load_config
-from zonesync.errors import ZoneSyncError
+from zonesync.control.server import ControlServer
+from zonesync.errors import ConfigError, ControlError, ZoneSyncError
+from zonesync.log import zone_label
+from zonesync.metrics import Metrics
+from zonesync.metrics_http import MetricsServer
 from zonesync.server.listener import Listener
-from zonesync.server.notify_in import NotifyHandler, NotifyResult
+from zonesync.server.notify_in import NotifyHandler
+from zonesync.server.notify_out import NotifyTarget, notify_all
 from zonesync.settings import Settings, listen_from_config
 from zonesync.transfer.manager import ZoneManager
-from zonesync.transfer.secondary import Hooks
+from zonesync.transfer.receive import soa_of
+from zonesync.transfer.secondary import Hooks, SecondaryZone, ZoneSnapshot
 
 log = logging.getLogger(__name__)
 
 
 class Daemon:
-    """One zonesync process: a config, its zones and its listeners."""
+    """One zonesync process: a config, its zones, its listeners and endpoints."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, registry: CollectorRegistry | None = None
+    ) -> None:
         self.settings = settings
+        self.registry = registry if registry is not None else CollectorRegistry()
         self.ready = asyncio.Event()
         self.listen_addresses: list[tuple[str, int]] = []
+        self.metrics_address: tuple[str, int] | None = None
+        self.started_at = time.time()
+        self.last_reload_at: float | None = None
+        self.last_reload_ok: bool | None = None
         self._manager: ZoneManager | None = None
-        # NOTIFYs by result; the metrics endpoint (issue 4) exports these.
-        self.notify_counts: collections.Counter[NotifyResult] = collections.Counter()
+        self._metrics: Metrics | None = None
+        self._handler: NotifyHandler | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._reload_lock = asyncio.Lock()
 
     @property
     def manager(self) -> ZoneManager:
@@ -37,6 +58,13 @@ class Daemon:
         if self._manager is None:
             raise RuntimeError("the daemon has not started yet")
         return self._manager
+
+    @property
+    def metrics(self) -> Metrics:
+        """The metrics (available once `ready` is set)."""
+        if self._metrics is None:
+            raise RuntimeError("the daemon has not started yet")
+        return self._metrics
 
     async def run(self, shutdown: asyncio.Event) -> None:
         """Run until `shutdown` is set; raises ConfigError or ZoneSyncError at start."""
@@ -48,16 +76,24 @@ class Daemon:
             raise ZoneSyncError(
                 f"state directory {settings.state_dir}: {err.strerror or err}"
             ) from err
+        metrics = Metrics(
+            self.registry,
+            self._snapshot,
+            self._transfer_counts,
+            per_zone=settings.metrics_per_zone,
+            bind_compat=settings.metrics_bind_compat,
+        )
+        self._metrics = metrics
+        self._reloaded(True, time.time())  # the config in force and when it loaded
         manager = ZoneManager(
             config,
             settings.state_dir,
             Hooks(settings.on_update, settings.on_expire),
+            events=metrics,
         )
         self._manager = manager
         handler = NotifyHandler(config, manager)
-        addresses = settings.listen
-        if addresses is None:
-            addresses = listen_from_config(config)
+        self._handler = handler
 
         def handle(
             wire: bytes,
@@ -67,13 +103,27 @@ class Daemon:
         ) -> bytes | None:
             reply, result = handler.handle(wire, source, destination, tcp)
             if result is not None:
-                self.notify_counts[result] += 1
+                metrics.notify_received(result)
             return reply
 
+        addresses = settings.listen
+        if addresses is None:
+            addresses = listen_from_config(config)
         listener = await Listener.start(addresses, handle)
         self.listen_addresses = listener.addresses
+        metrics_server: MetricsServer | None = None
+        control: ControlServer | None = None
         try:
+            if settings.metrics is not None:
+                host, port = settings.metrics
+                metrics_server = MetricsServer.start(
+                    host, port, self.registry, self._is_ready
+                )
+                self.metrics_address = metrics_server.address
+            if settings.control is not None:
+                control = await ControlServer.start(settings.control, self)
             async with asyncio.TaskGroup() as group:
+                self._group = group
                 zones = group.create_task(manager.run())
                 stop = group.create_task(shutdown.wait())
                 log.info(
@@ -83,11 +133,174 @@ class Daemon:
                     or "nothing",
                 )
                 self.ready.set()
+                sdnotify.notify("READY=1")
                 await asyncio.wait({zones, stop}, return_when=asyncio.FIRST_COMPLETED)
                 log.info("shutting down")
+                sdnotify.notify("STOPPING=1")
                 await listener.close()
                 zones.cancel()
                 stop.cancel()
         finally:
+            self._group = None
             await listener.close()
+            if control is not None:
+                await control.close()
+            if metrics_server is not None:
+                await asyncio.to_thread(metrics_server.close)
         log.info("stopped")
+
+    # -- reconfig -----------------------------------------------------------------
+
+    def request_reload(self) -> None:
+        """Reload soon (SIGHUP); problems are logged, the running config stays."""
+        if self._group is None:
+            log.warning("reload requested before the daemon runs; ignored")
+            return
+        self._group.create_task(self._reload_quietly())
+
+    async def _reload_quietly(self) -> None:
+        with contextlib.suppress(ControlError):  # already logged, one by one
+            await self.reload()
+
+    async def reload(self) -> str:
+        """Load the config again and apply it; ControlError lists every problem."""
+        async with self._reload_lock:
+            sdnotify.notify("RELOADING=1")
+            try:
+                return await self._reload()
+            finally:
+                sdnotify.notify("READY=1")
+
+    async def _reload(self) -> str:
+        path = str(self.settings.config_path)
+        log.info("loading configuration from '%s'", path)
+        now = time.time()
+        try:
+            config = await asyncio.to_thread(load_config, path)
+        except ConfigError as err:
+            for problem in err.problems:
+                log.error("%s", problem)
+            log.error("reloading configuration failed: the running one stays")
+            self._reloaded(False, now)
+            raise ControlError(
+                "reloading configuration failed:\n"
+                + "\n".join(str(p) for p in err.problems)
+            ) from None
+        summary = await self.manager.apply_config(config)
+        if self._handler is not None:
+            self._handler.set_config(config)
+        self._reloaded(True, now)
+        text = (
+            f"reloading configuration succeeded: {summary.added} zone(s) added, "
+            f"{summary.removed} removed, {summary.changed} changed, "
+            f"{summary.unchanged} unchanged"
+        )
+        log.info("%s", text)
+        return text
+
+    def _reloaded(self, ok: bool, at: float) -> None:
+        self.last_reload_at = at
+        self.last_reload_ok = ok
+        self.metrics.config_reloaded(ok, at)
+
+    # -- what the metrics endpoint reads (from its own thread) -----------------------
+
+    def _snapshot(self) -> tuple[ZoneSnapshot, ...]:
+        manager = self._manager
+        return manager.snapshot() if manager is not None else ()
+
+    def _transfer_counts(self) -> tuple[int, int]:
+        manager = self._manager
+        return manager.transfer_counts() if manager is not None else (0, 0)
+
+    def _is_ready(self) -> bool:
+        """Ready once every zone has loaded or been tried once."""
+        if not self.ready.is_set():
+            return False
+        return all(
+            s.loaded or s.expired or s.failures > 0 or s.last_refresh_at is not None
+            for s in self._snapshot()
+        )
+
+    # -- ControlTarget (control/commands.py) --------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        """The daemon's state for `zonesync status`."""
+        snapshots = self._snapshot()
+        running, queued = self._transfer_counts()
+        return {
+            "version": __version__,
+            "pid": os.getpid(),
+            "uptime_seconds": int(time.time() - self.started_at),
+            "config": str(self.settings.config_path),
+            "zones": len(snapshots),
+            "loaded": sum(1 for s in snapshots if s.loaded),
+            "expired": sum(1 for s in snapshots if s.expired),
+            "failing": sum(1 for s in snapshots if s.state == "failing"),
+            "transfers_running": running,
+            "transfers_queued": queued,
+            "last_reload_at": self.last_reload_at,
+            "last_reload_ok": self.last_reload_ok,
+        }
+
+    def snapshot(self) -> tuple[ZoneSnapshot, ...]:
+        """Every zone's state now."""
+        return self._snapshot()
+
+    def _zone(self, zone: dns.name.Name, view: str) -> SecondaryZone:
+        found = self.manager.find(view, zone)
+        if found is None:
+            raise ControlError(
+                f"zone '{zone.to_text(True)}' in view '{view}': not found"
+            )
+        return found
+
+    async def refresh(
+        self, zone: dns.name.Name, view: str, force_axfr: bool, wait: bool
+    ) -> str:
+        """`zonesync refresh` / `retransfer`: wake the zone, maybe wait for it."""
+        target = self._zone(zone, view)
+        done = target.refresh(force_axfr)
+        if not wait:
+            what = "retransfer" if force_axfr else "refresh"
+            return f"zone {target.label}: {what} queued"
+        result = await done
+        if not result.ok:
+            raise ControlError(result.message)
+        if force_axfr and not result.transferred:
+            raise ControlError(f"{result.message} (no transfer took place)")
+        return result.message
+
+    async def notify(self, zone: dns.name.Name, view: str) -> str:
+        """`zonesync notify`: NOTIFY the zone's also-notify targets now."""
+        target = self._zone(zone, view)
+        config = target.config
+        label = zone_label(config.name, config.rdclass, config.view)
+        remotes = config.setting("also-notify")
+        assert isinstance(remotes, tuple)
+        targets = []
+        for remote in remotes:
+            key = None
+            if remote.key:
+                key_id = remote.key.lower()
+                key_id = key_id if key_id.endswith(".") else key_id + "."
+                key = self.manager.config.keys.get(key_id)
+            targets.append(NotifyTarget(str(remote.address), remote.port or 53, key))
+        if not targets:
+            raise ControlError(f"zone {label}: no also-notify targets")
+        info = target.store_info()
+        if info is None:
+            raise ControlError(f"zone {label}: not loaded, nothing to notify")
+        results = await notify_all(config.name, config.rdclass, soa_of(info), targets)
+        failed = {t: r for t, r in results.items() if r is not None}
+        for where, why in failed.items():
+            log.info("zone %s: notify to %s failed: %s", label, where, why)
+        if failed:
+            raise ControlError(
+                f"zone {label}: NOTIFY acknowledged by {len(results) - len(failed)}"
+                f" of {len(results)}; "
+                + "; ".join(f"{t}: {r}" for t, r in failed.items())
+            )
+        return (
+            f"zone {label}: NOTIFY sent to {len(results)} target(s), all acknowledged"
+        )

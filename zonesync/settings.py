@@ -12,6 +12,8 @@ from zonesync.config.model import AddressMatchList, Config
 log = logging.getLogger(__name__)
 
 DEFAULT_STATE_DIR = Path("/var/lib/zonesync")
+# The metrics endpoint `zonesync run` opens unless told otherwise (issue 4).
+DEFAULT_METRICS = ("127.0.0.1", 9853)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,13 @@ class Settings:
     listen: tuple[tuple[str, int], ...] | None = None  # None: named.conf listen-on
     on_update: str | None = None
     on_expire: str | None = None
+    metrics: tuple[str, int] | None = (
+        None  # None: no endpoint (the CLI's default is DEFAULT_METRICS)
+    )
+    metrics_per_zone: bool = True
+    metrics_bind_compat: bool = False
+    control: Path | None = None  # None: no control socket (the CLI has a default)
+    log_format: str = "text"
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -181,6 +181,10 @@ class SecondaryZone:
 
     # -- what the outside sees -------------------------------------------------
 
+    def store_info(self) -> ZoneInfo | None:
+        """The version held now (None: nothing, or expired)."""
+        return None if self._state.expired else self._info
+
     def snapshot(self) -> ZoneSnapshot:
         """The zone's state now."""
         info = self._info
