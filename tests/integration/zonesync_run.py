@@ -341,6 +341,11 @@ def run_argv(
         str(state_dir),
         "--listen",
         f"{HOST}:{port}",
+        # never the machine-wide defaults (127.0.0.1:9853, /run/zonesync/control)
+        "--metrics",
+        f"{HOST}:0",
+        "--control",
+        str(state_dir.parent / f"{state_dir.name}.control"),
     ]
     return [*argv, "--debug"] if debug else argv
 
