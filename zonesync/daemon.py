@@ -6,7 +6,6 @@ Wiring only: behaviour lives in the objects wired here (STYLE §1).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -159,8 +158,12 @@ class Daemon:
         self._group.create_task(self._reload_quietly())
 
     async def _reload_quietly(self) -> None:
-        with contextlib.suppress(ControlError):  # already logged, one by one
+        try:
             await self.reload()
+        except ControlError:
+            pass  # already logged, problem by problem
+        except Exception:  # a reload's bug must not bring the daemon down
+            log.exception("reloading configuration failed: internal error")
 
     async def reload(self) -> str:
         """Load the config again and apply it; ControlError lists every problem."""
