@@ -4,6 +4,10 @@ A sample's relative paths are relative to the working directory, as in BIND:
 each check runs in a fresh directory where every relative `directory` of the
 sample exists and holds a copy of the sample's `zones/`, which is what
 ./scripts/quickstart sets up, so `named-checkconf -z` loads the zone files too.
+An absolute `directory` (/var/cache/bind) must exist: Debian's bind9 makes it.
+An absolute include of a file that lies beside the sample (many-zones includes
+/etc/bind/zones.conf) reads that file, through a copy of the sample; the
+included file is checked as part of the sample, not alone.
 """
 
 from __future__ import annotations
@@ -15,13 +19,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import require_file, require_tool
 from zonesync.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "conf-samples"
-CONFS = sorted(SAMPLES.rglob("*.conf"))
 DIRECTORY = re.compile(r'^\s*directory\s+"([^"]+)"\s*;', re.MULTILINE)
+INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"\s*;', re.MULTILINE)
+
+
+def local_includes(conf: Path) -> dict[str, Path]:
+    """`conf`'s absolute includes that name a file beside it, to that file."""
+    out = {}
+    for included in INCLUDE.findall(conf.read_text()):
+        beside = conf.parent / Path(included).name
+        if Path(included).is_absolute() and beside.is_file():
+            out[included] = beside
+    return out
+
+
+ALL_CONFS = sorted(SAMPLES.rglob("*.conf"))
+INCLUDED = {path for conf in ALL_CONFS for path in local_includes(conf).values()}
+CONFS = [conf for conf in ALL_CONFS if conf not in INCLUDED]
 
 
 def sample_id(path: Path) -> str:
@@ -33,6 +52,7 @@ def working_directory(conf: Path, root: Path) -> Path:
     zones = conf.parent / "zones"
     for directory in DIRECTORY.findall(conf.read_text()):
         if Path(directory).is_absolute():
+            require_file(Path(directory), "bind9")
             continue
         target = root / directory
         target.mkdir(parents=True, exist_ok=True)
@@ -40,6 +60,20 @@ def working_directory(conf: Path, root: Path) -> Path:
             for zone_file in zones.iterdir():
                 shutil.copy(zone_file, target)
     return root
+
+
+def checked_copy(conf: Path, root: Path) -> Path:
+    """`conf`, or a copy in `root` whose local includes read the files beside it."""
+    includes = local_includes(conf)
+    if not includes:
+        return conf
+    text = conf.read_text()
+    for included, beside in includes.items():
+        text = text.replace(f'"{included}"', f'"{beside}"')
+    copy = root / "conf-samples" / conf.relative_to(SAMPLES)
+    copy.parent.mkdir(parents=True)
+    copy.write_text(text)
+    return copy
 
 
 def test_the_quickstart_samples_are_there() -> None:
@@ -52,7 +86,7 @@ def test_named_checkconf_accepts(conf: Path, tmp_path: Path) -> None:
     checkconf = require_tool("named-checkconf")
     cwd = working_directory(conf, tmp_path)
     result = subprocess.run(
-        [checkconf, "-z", str(conf)],
+        [checkconf, "-z", str(checked_copy(conf, tmp_path))],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -64,7 +98,7 @@ def test_named_checkconf_accepts(conf: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("conf", CONFS, ids=sample_id)
 def test_zonesync_loads(conf: Path, tmp_path: Path) -> None:
     cwd = working_directory(conf, tmp_path)
-    config = load_config(conf, cwd=cwd)
+    config = load_config(checked_copy(conf, tmp_path), cwd=cwd)
     if conf.name == "named.conf":
         assert list(config.zones), f"{conf} has no zones"
 
