@@ -29,7 +29,9 @@ def require_file(path: Path, package: str) -> Path:
 
 
 def require_tool(name: str) -> str:
-    """The path of a BIND tool; skip without it, but fail in CI.
+    """The path of a tool the tests need (BIND's, promtool, systemd's).
+
+    Without it the test skips, but fails in CI.
 
     CI sets ZONESYNC_REQUIRE_NAMED=1 so that a missing `apt-get install bind9`
     can never pass as a green run of skipped tests.

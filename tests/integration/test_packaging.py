@@ -13,13 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.conftest import require_tool
 
@@ -68,11 +65,8 @@ def unknown_metrics(text: str) -> set[str]:
 
 
 def systemd_tool(name: str) -> str:
-    """A systemd tool's path; skip where systemd is not installed, even in CI."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/bin:/bin")
-    if path is None:
-        pytest.skip(f"{name} is not installed (package systemd)")
-    return path
+    """A systemd tool's path; skip without it, fail in CI (scripts/test installs systemd)."""
+    return require_tool(name)
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -326,9 +320,7 @@ def test_dashboard_panels_use_the_datasource_variable() -> None:
 
 def test_many_zones_include_is_what_make_zones_writes() -> None:
     sample = SAMPLES / "many-zones"
-    if shutil.which("sh") is None:
-        pytest.skip("no sh")
-    result = run("sh", sample / "make-zones.sh")
+    result = run(require_tool("sh"), sample / "make-zones.sh")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (sample / "zones.conf").read_text()
     assert result.stdout.count("type secondary;") == 1000
