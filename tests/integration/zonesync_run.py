@@ -265,12 +265,17 @@ async def run_daemon(
     listen: tuple[tuple[str, int], ...] | None = ((HOST, 0),),
     on_update: str | None = None,
     on_expire: str | None = None,
+    metrics: tuple[str, int] | None = None,
+    metrics_per_zone: bool = True,
+    metrics_bind_compat: bool = False,
+    control: Path | None = None,
 ) -> AsyncIterator[RunningDaemon]:
     """Run zonesync on `secondary`'s config until the block ends.
 
     Yields once `daemon.ready` is set (listeners bound, every zone task
     started); on the way out sets the shutdown event and requires run() to
-    return within 5 s.
+    return within 5 s. `metrics` and `control` are off unless given (the
+    metrics port may be 0: `daemon.metrics_address` has the one bound).
     """
     from zonesync.daemon import Daemon
     from zonesync.settings import Settings
@@ -281,6 +286,10 @@ async def run_daemon(
         listen=listen,
         on_update=on_update,
         on_expire=on_expire,
+        metrics=metrics,
+        metrics_per_zone=metrics_per_zone,
+        metrics_bind_compat=metrics_bind_compat,
+        control=control,
     )
     async with captured_log() as capture:
         daemon = Daemon(settings)
