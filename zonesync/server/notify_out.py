@@ -56,8 +56,9 @@ def make_notify(
 ) -> dns.message.Message:
     """A NOTIFY as BIND sends one: AA set, our SOA in the answer section."""
     message = dns.message.make_query(zone, dns.rdatatype.SOA, rdclass)
-    message.set_opcode(dns.opcode.NOTIFY)
+    # The opcode lives in the flags word: set AA first, then the opcode.
     message.flags = dns.flags.AA
+    message.set_opcode(dns.opcode.NOTIFY)
     if soa is not None:
         rrset = dns.rrset.RRset(zone, rdclass, dns.rdatatype.SOA)
         rrset.add(soa, 0)
@@ -89,6 +90,8 @@ async def send_notify(
             continue
         except (OSError, dns.exception.DNSException) as err:
             return str(err) or type(err).__name__
+        if reply.opcode() != dns.opcode.NOTIFY:
+            return f"answered with opcode {dns.opcode.to_text(reply.opcode())}"
         if reply.rcode() != dns.rcode.NOERROR:
             return dns.rcode.to_text(reply.rcode())
         return None

@@ -176,6 +176,9 @@ class SecondaryZone:
         self._force_axfr = False
         self._no_ixfr_once = False
         self._waiters: list[asyncio.Future[RefreshResult]] = []
+        self._serving: list[
+            asyncio.Future[RefreshResult]
+        ] = []  # of the refresh running
         self._outcome = ""  # what the last refresh did, for `refresh --wait`
         self._transferred = False
 
@@ -252,6 +255,18 @@ class SecondaryZone:
 
     async def run(self) -> None:
         """Load what is on disk, then keep the zone fresh until cancelled."""
+        try:
+            await self._run()
+        finally:
+            # Stopped (shutdown, or the zone left the config): nobody waits forever.
+            stopped = RefreshResult(False, False, f"zone {self.label}: stopped")
+            for waiter in self._serving + self._waiters:
+                if not waiter.done():
+                    waiter.set_result(stopped)
+            self._serving = []
+            self._waiters = []
+
+    async def _run(self) -> None:
         await self.load()
         while True:
             await self._wait()
@@ -267,7 +282,9 @@ class SecondaryZone:
             due = self._next_refresh_at
             if self._wake.is_set() or due is None or now >= due:
                 self._wake.clear()
+                # Requests made during this refresh wait for the next one.
                 waiters, self._waiters = self._waiters, []
+                self._serving = waiters
                 try:
                     result = await self.refresh_now()
                 except Exception:
@@ -275,6 +292,7 @@ class SecondaryZone:
                     self.log.exception("internal error during refresh, will retry")
                     await self._after(False, "internal error", FailureReason.INTERNAL)
                     result = RefreshResult(False, False, "internal error")
+                self._serving = []
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(result)

@@ -6,6 +6,7 @@ import struct
 
 import dns.message
 import dns.name
+import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -205,3 +206,19 @@ async def test_a_silent_primary_trips_the_idle_limit():
     with pytest.raises(TransferTimeout, match="idle"):
         async for _message in stream.messages():
             pass
+
+
+def test_notify_out_is_a_notify_with_aa_and_our_soa():
+    from zonesync.server.notify_out import make_notify
+
+    soa = rrset("SOA", SOA)[0]
+    message = make_notify(ZONE, dns.rdataclass.IN, soa, KEY)
+    parsed = dns.message.from_wire(
+        message.to_wire(),
+        keyring={KEY.name: dns.tsig.Key(KEY.name, SECRET, KEY.algorithm)},
+    )
+    assert parsed.opcode() == dns.opcode.NOTIFY
+    assert parsed.flags & dns.flags.AA
+    assert not parsed.flags & dns.flags.RD
+    assert parsed.answer[0][0].serial == 7
+    assert parsed.had_tsig

@@ -466,3 +466,35 @@ async def test_a_requested_refresh_resolves_when_it_ends(make_zone):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_stopped_zone_answers_everyone_waiting(make_zone, monkeypatch):
+    import threading
+
+    from zonesync.store.zonefile import FileZone
+
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = make(primary)
+    entered, release = threading.Event(), threading.Event()
+    real_begin = FileZone.begin_axfr
+
+    def slow_begin(self):
+        entered.set()
+        release.wait(10)
+        return real_begin(self)
+
+    monkeypatch.setattr(FileZone, "begin_axfr", slow_begin)
+    task = asyncio.create_task(zone.run())
+    during = zone.refresh()  # served by the refresh that is about to start
+    assert await asyncio.to_thread(entered.wait, 10)
+    queued = zone.refresh()  # waits for the next one
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for waiter in (during, queued):
+        result = await asyncio.wait_for(waiter, 5)
+        assert not result.ok
+        assert result.message == "zone example.com/IN: stopped"
