@@ -99,6 +99,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(fields, ensure_ascii=False, default=str)
 
 
+REFRESH_LOGGER = "zonesync.refresh"
+"""The logger of the per-refresh summary lines (see setup_logging)."""
+
+
 def setup_logging(
     level: int = logging.INFO,
     timestamps: bool | None = None,
@@ -125,6 +129,13 @@ def setup_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # One structured line per refresh that transferred nothing: wanted in
+    # JSON, but BIND's text log has no such line, so text shows it only
+    # when debugging.
+    quiet = fmt == "text" and level > logging.DEBUG
+    logging.getLogger(REFRESH_LOGGER).setLevel(
+        logging.WARNING if quiet else logging.NOTSET
+    )
 
 
 def _under_journald() -> bool:

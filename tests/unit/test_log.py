@@ -187,3 +187,23 @@ def test_json_format_respects_the_level(stderr: Stderr) -> None:
 def test_unknown_format_is_refused(stderr: Stderr) -> None:
     with pytest.raises(ValueError, match="unknown log format 'yaml'"):
         setup_logging(logging.INFO, fmt="yaml")
+
+
+def test_refresh_lines_show_in_json_and_debug_text_only():
+    import logging as logging_
+
+    from zonesync.log import REFRESH_LOGGER, setup_logging
+
+    refresh = logging_.getLogger(REFRESH_LOGGER)
+    root = logging_.getLogger()
+    saved = (root.handlers[:], root.level, refresh.level)
+    try:
+        setup_logging(logging_.INFO, fmt="text")
+        assert not refresh.isEnabledFor(logging_.INFO)
+        setup_logging(logging_.DEBUG, fmt="text")
+        assert refresh.isEnabledFor(logging_.INFO)
+        setup_logging(logging_.INFO, fmt="json")
+        assert refresh.isEnabledFor(logging_.INFO)
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        refresh.setLevel(saved[2])

@@ -31,7 +31,7 @@ from zonesync.errors import (
     ZoneSyncError,
 )
 from zonesync.hooks import run_hook
-from zonesync.log import transfer_logger, zone_label, zone_logger
+from zonesync.log import REFRESH_LOGGER, transfer_logger, zone_label, zone_logger
 from zonesync.store.state import ZoneState, dump_state, load_state
 from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo
 from zonesync.transfer.client import (
@@ -61,6 +61,7 @@ from zonesync.transfer.soa import serial_gt, serial_newer
 from zonesync.transfer.xfrin import XfrKind
 
 log = logging.getLogger(__name__)
+refresh_log = logging.getLogger(REFRESH_LOGGER)
 
 
 class Limits(Protocol):
@@ -386,7 +387,43 @@ class SecondaryZone:
             self._refreshing = False
         await self._after(ok, error, reason)
         message = self._outcome if ok else f"zone {self.label}: refresh failed: {error}"
+        if not self._transferred:
+            self._log_refresh(ok, reason, message)
         return RefreshResult(ok, self._transferred, message)
+
+    def _log_refresh(
+        self, ok: bool, reason: FailureReason | None, message: str
+    ) -> None:
+        """One structured line for a refresh that transferred nothing (JSON logs)."""
+        primary = self._state.primary if ok else None
+        endpoint = next(
+            (e for e in self.endpoints if e.text == primary),
+            self.endpoints[-1] if self.endpoints else None,
+        )
+        held = self._info.serial if self._info else None
+        primary_serial = self._primary_serial
+        actual = None
+        if ok and primary_serial is not None and held is not None:
+            actual = "up to date" if primary_serial == held else "older"
+        fields = {
+            "zone": self._zone_text,
+            "view": self.config.view,
+            "primary": self._state.primary
+            if ok
+            else (endpoint.text if endpoint else None),
+            "key": None,
+            "requested": "soa",
+            "actual": actual,
+            "serial_from": held,
+            "serial_to": primary_serial,
+            "messages": 0,
+            "records": 0,
+            "bytes": 0,
+            "duration_seconds": None,
+            "outcome": "success" if ok else "failure",
+            "reason": reason.value if reason is not None else None,
+        }
+        refresh_log.info("%s", message, extra={"transfer": fields})
 
     async def _after(
         self, ok: bool, error: str | None, reason: FailureReason | None = None

@@ -498,3 +498,19 @@ async def test_a_stopped_zone_answers_everyone_waiting(make_zone, monkeypatch):
         result = await asyncio.wait_for(waiter, 5)
         assert not result.ok
         assert result.message == "zone example.com/IN: stopped"
+
+
+async def test_a_refresh_without_transfer_leaves_one_structured_line(make_zone, caplog):
+    make, _path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1])
+    zone = await start(make, primary)
+    with caplog.at_level(logging.INFO, logger="zonesync.refresh"):
+        await zone.refresh_now()
+    lines = [r for r in caplog.records if r.name == "zonesync.refresh"]
+    assert len(lines) == 1
+    fields = lines[0].transfer
+    assert fields["actual"] == "up to date"
+    assert (fields["serial_from"], fields["serial_to"]) == (1, 1)
+    assert (fields["outcome"], fields["primary"]) == ("success", "192.0.2.1#53")
+    assert lines[0].getMessage() == "zone example.com/IN: up to date (serial 1)"
