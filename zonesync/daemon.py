@@ -26,7 +26,8 @@ from zonesync.server.notify_out import NotifyTarget, notify_all
 from zonesync.settings import Settings, listen_from_config
 from zonesync.transfer.manager import ZoneManager
 from zonesync.transfer.receive import soa_of
-from zonesync.transfer.secondary import Hooks, SecondaryZone, ZoneSnapshot
+from zonesync.transfer.secondary import Hooks, SecondaryZone
+from zonesync.transfer.snapshot import ZoneSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from zonesync.transfer.events import (
     TransferOutcome,
     TsigError,
 )
-from zonesync.transfer.secondary import ZoneSnapshot
+from zonesync.transfer.snapshot import ZoneSnapshot
 from zonesync.transfer.xfrin import XfrKind
 
 # Transfers take from about 10 ms (a small zone on a LAN) to the 120 minutes

@@ -28,7 +28,7 @@ from zonesync.cli import main
 from zonesync.control.protocol import MAX_REQUEST_BYTES, Reply, Request
 from zonesync.control.server import ControlServer
 from zonesync.errors import ZoneSyncError
-from zonesync.transfer.secondary import ZoneSnapshot
+from zonesync.transfer.snapshot import ZoneSnapshot
 
 DEADLINE_SECONDS = 10
 

@@ -23,7 +23,7 @@ from zonesync.transfer.events import (
     TransferOutcome,
     TsigError,
 )
-from zonesync.transfer.secondary import ZoneSnapshot
+from zonesync.transfer.snapshot import ZoneSnapshot
 
 NOW = 1_800_000_000.0
 ZONE = ZoneSnapshot(

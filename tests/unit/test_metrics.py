@@ -17,7 +17,7 @@ from zonesync.transfer.events import (
     TsigError,
     ZoneEvents,
 )
-from zonesync.transfer.secondary import ZoneSnapshot
+from zonesync.transfer.snapshot import ZoneSnapshot
 
 NOW = 1_800_000_000.0
 

@@ -18,7 +18,7 @@ import dns.name
 
 from zonesync.control.protocol import Reply, Request
 from zonesync.errors import ControlError
-from zonesync.transfer.secondary import ZoneSnapshot
+from zonesync.transfer.snapshot import ZoneSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from zonesync.transfer.secondary import (
     NO_HOOKS,
     Hooks,
     SecondaryZone,
-    ZoneSnapshot,
 )
+from zonesync.transfer.snapshot import ZoneSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -57,6 +57,7 @@ from zonesync.transfer.schedule import (
     retry_delay,
     startup_delay,
 )
+from zonesync.transfer.snapshot import RefreshResult, ZoneSnapshot
 from zonesync.transfer.soa import serial_gt, serial_newer
 from zonesync.transfer.xfrin import XfrKind
 
@@ -85,49 +86,6 @@ class Hooks:
 
 
 NO_HOOKS = Hooks()
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneSnapshot:
-    """One zone's state at a moment; immutable, safe to read from any thread."""
-
-    view: str
-    zone: str
-    serial: int | None
-    loaded: bool
-    expired: bool
-    refreshing: bool
-    last_refresh_at: float | None
-    last_transfer_at: float | None
-    next_refresh_at: float | None
-    expires_at: float | None
-    primary: str | None
-    primary_serial: int | None
-    failures: int
-    last_error: str | None
-    records: int
-    size_bytes: int
-    expire_seconds: int | None = None  # the clamped EXPIRE interval
-
-    @property
-    def state(self) -> str:
-        """One word: loaded, refreshing, expired, failing or loading."""
-        if self.expired:
-            return "expired"
-        if self.refreshing:
-            return "refreshing"
-        if self.loaded:
-            return "loaded"
-        return "failing" if self.failures else "loading"
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshResult:
-    """How a requested refresh ended: for `zonesync refresh --wait`."""
-
-    ok: bool
-    transferred: bool
-    message: str
 
 
 NO_EVENTS = NoEvents()

@@ -9,7 +9,7 @@ from pathlib import Path
 import dns.name
 
 from zonesync.errors import ControlError
-from zonesync.transfer.secondary import ZoneSnapshot
+from zonesync.transfer.snapshot import ZoneSnapshot
 
 # 2026-11-21T10:00:00Z
 NOW = 1795255200.0
