@@ -1,0 +1,496 @@
+"""Zone transfer replies from raw wire to presentation text, record by record.
+
+The one measured exception to "no DNS wire code of our own" (STYLE §11):
+building a dnspython Message and an Rdata object per record, then calling
+`to_text()`, costs far more than BIND's whole transfer (issue 5). Here one
+reply message is read straight from its wire form (RFC 1035 §4.1) into
+`WireRecord`s whose text is exactly what dnspython prints: the owner as
+`Name.to_text()`, the rdata as `Rdata.to_text(origin=None, relativize=False)`.
+
+Only the common types of class IN are hand-written (A, AAAA, NS, CNAME, PTR,
+DNAME, MX, TXT, SPF, SRV, SOA, CAA, DS, SSHFP, TLSA, NAPTR, HINFO), and only
+their ordinary forms: anything else, including every rdata a hand-written
+reader is unsure of, goes to `dns.rdata.from_wire_parser()` and `to_text()`,
+so dnspython decides (unknown types come out in RFC 3597 `\\# n hex` form, as
+dnspython prints them). tests/unit/transfer/test_fastwire.py compares the two
+for every type dnspython knows and on random records.
+
+Malformed wire raises `TransferBroken` (reason MALFORMED), never IndexError
+or struct.error. What dnspython accepts and rejects is mirrored: compression
+pointers must point strictly backwards and before the part of the name
+already read, at most 16 of them per name (`dns.name.from_wire_parser`).
+TSIG is verified over the raw wire by `validate_tsig`, with `dns.tsig`.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.SOA
+import dns.rdtypes.ANY.TSIG
+import dns.tsig
+import dns.wire
+
+from zonesync.errors import FailureReason, TransferBroken
+
+TsigContext = dns.tsig.HMACTSig | dns.tsig.GSSTSig | None
+
+_HEADER = struct.Struct("!HHHHHH")
+_RR = struct.Struct("!HHIH")
+_QUESTION = struct.Struct("!HH")
+_MAX_POINTERS = 16  # dns.name.MAX_COMPRESSION_POINTER_CHAIN
+_MAX_TTL = 0x7FFFFFFF  # dnspython reads a larger TTL as 0 (RFC 2181 §8)
+_IN = 1
+_OPT = 41
+_TSIG = 250
+_SOA = 6
+
+# dnspython's escaping (dns.name._escapify, dns.rdata._escapify): in names,
+# the specials "().;\@$ get a backslash and bytes outside 0x21-0x7e become
+# \DDD; in quoted strings only " and \ are special and space is plain.
+_NAME_SPECIAL = b'"().;\\@$'
+_NAME_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in _NAME_SPECIAL)
+_NAME_ESC = [
+    chr(c)
+    if c in _NAME_PLAIN
+    else "\\" + chr(c)
+    if c in _NAME_SPECIAL
+    else f"\\{c:03d}"
+    for c in range(256)
+]
+_QUOTED_PLAIN = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
+_QUOTED_ESC = [
+    chr(c) if c in _QUOTED_PLAIN else "\\" + chr(c) if c in b'"\\' else f"\\{c:03d}"
+    for c in range(256)
+]
+
+
+class WireRecord(NamedTuple):
+    """One answer RR in presentation form (a NamedTuple: made 10^6 times a zone)."""
+
+    owner: str  # absolute, as dns.name.Name.to_text()
+    owner_wire: bytes  # uncompressed wire form, lower-cased (RFC 4343)
+    rdtype: int
+    rdclass: int
+    ttl: int
+    text: str  # as Rdata.to_text(origin=None, relativize=False)
+    serial: int | None  # an SOA's serial, else None
+
+
+@dataclass(frozen=True, slots=True)
+class FastMessage:
+    """One reply message: header, question, answer records and its TSIG."""
+
+    wire: bytes
+    id: int
+    flags: int
+    rcode: int  # with the EDNS extended bits, as dns.rcode.from_flags()
+    question: tuple[tuple[bytes, int, int], ...]  # (lower-cased wire, type, class)
+    answers: list[WireRecord]
+    tsig_start: int | None = None  # offset of the TSIG RR, for dns.tsig.validate
+    tsig_owner: dns.name.Name | None = None
+    tsig: dns.rdtypes.ANY.TSIG.TSIG | None = None
+
+    @property
+    def had_tsig(self) -> bool:
+        """Whether the message carried a TSIG RR."""
+        return self.tsig is not None
+
+
+def _broken(message: str) -> TransferBroken:
+    return TransferBroken(f"malformed response: {message}", "", FailureReason.MALFORMED)
+
+
+# A name read at some offset: (text, lower-cased wire, pointers followed,
+# offset just past it where it was read). Cached per message by offset, so a
+# compression pointer to a name already read costs one dict lookup.
+_Name = tuple[str, bytes, int, int]
+_ROOT_TEXT = "."
+
+
+def _name(wire: bytes, start: int, names: dict[int, _Name], depth: int = 0) -> _Name:
+    """The (possibly compressed) name at `start`, RFC 1035 §4.1.4.
+
+    As dns.name.from_wire_parser: a pointer must point before the start of
+    the part it ends, and what it points to must end there too, so names
+    cannot loop; labels of 64-191 octets are not allowed (RFC 6891 §5).
+    """
+    cached = names.get(start)
+    if cached is not None:
+        return cached
+    pos = start
+    text = ""
+    lower = b""
+    while 0 < (count := wire[pos]) < 64:
+        label = wire[pos + 1 : pos + 1 + count]
+        if label.translate(None, _NAME_PLAIN):
+            text += "".join([_NAME_ESC[c] for c in label]) + "."
+        else:
+            text += label.decode("ascii") + "."
+        lower += wire[pos : pos + 1 + count].lower()  # the length is < 0x41
+        pos += 1 + count
+    if count == 0:
+        pos += 1
+        hops = 0
+        lower += b"\x00"
+    elif count >= 0xC0:
+        target = (count & 0x3F) << 8 | wire[pos + 1]
+        if target >= start:
+            raise _broken(f"compression pointer at offset {pos} is not backwards")
+        if depth >= _MAX_POINTERS:
+            raise _broken(f"too many compression pointers at offset {start}")
+        suffix = names.get(target) or _name(wire, target, names, depth + 1)
+        if suffix[3] > start:
+            raise _broken(f"compression pointer at offset {pos} overlaps its name")
+        hops = suffix[2] + 1
+        if hops > _MAX_POINTERS:
+            raise _broken(f"too many compression pointers at offset {start}")
+        pos += 2
+        if suffix[0] != _ROOT_TEXT:
+            text += suffix[0]
+        lower += suffix[1]
+    else:
+        raise _broken(f"bad label type {count:#x} at offset {pos}")
+    if len(lower) > 255:
+        raise _broken(f"name longer than 255 octets at offset {start}")
+    name = (text or _ROOT_TEXT, lower, hops, pos)
+    names[start] = name
+    return name
+
+
+def _quoted(data: bytes) -> str:
+    """A character-string as dns.rdata._escapify() writes it, quotes excluded."""
+    if data.translate(None, _QUOTED_PLAIN):
+        return "".join([_QUOTED_ESC[c] for c in data])
+    return data.decode("ascii")
+
+
+def _hex(data: bytes) -> str:
+    """Hex in chunks of 128 digits, as dns.rdata._styled_hexify() by default."""
+    text = data.hex()
+    if len(text) <= 128:
+        return text
+    return " ".join([text[i : i + 128] for i in range(0, len(text), 128)])
+
+
+def _strings(wire: bytes, pos: int, end: int, count: int) -> tuple[list[str], int]:
+    """`count` <character-string>s (RFC 1035 §3.3), quoted; -1: all up to `end`."""
+    out = []
+    while pos < end and count != 0:
+        size = wire[pos]
+        out.append(f'"{_quoted(wire[pos + 1 : pos + 1 + size])}"')
+        pos += 1 + size
+        count -= 1
+    return out, pos
+
+
+# A hand-written rdata reader: the text of the rdata in wire[pos:end], or
+# None to let dnspython read it (a form it may reject, or print otherwise).
+# Each ends exactly at `end` or raises (wrong RDLENGTH).
+_Reader = Callable[[bytes, int, int, dict[int, _Name]], str | None]
+
+
+def _rdlength(pos: int, end: int) -> TransferBroken:
+    return _broken(f"RDLENGTH does not match the rdata ending at offset {end} ({pos})")
+
+
+def _last_name(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str:
+    """The name at `pos` that ends the rdata (NS, CNAME, PTR, MX, SRV, ...)."""
+    name = _name(wire, pos, names)
+    if name[3] != end:
+        raise _rdlength(name[3], end)
+    return name[0]
+
+
+def _a(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    return socket.inet_ntoa(wire[pos:end]) if end - pos == 4 else None
+
+
+def _aaaa(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    # glibc's inet_ntop is the ISC algorithm that dns.ipv6.inet_ntoa copies;
+    # the tests compare them, IPv4-compatible and -mapped forms included.
+    if end - pos != 16:
+        return None
+    return socket.inet_ntop(socket.AF_INET6, wire[pos:end])
+
+
+def _dname(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    if _name(wire, pos, names)[2]:  # compressed: dnspython refuses it
+        return None
+    return _last_name(wire, pos, end, names)
+
+
+def _mx(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    return f"{wire[pos] << 8 | wire[pos + 1]} {_last_name(wire, pos + 2, end, names)}"
+
+
+def _srv(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    priority, weight, port = struct.unpack_from("!HHH", wire, pos)
+    return f"{priority} {weight} {port} {_last_name(wire, pos + 6, end, names)}"
+
+
+def _soa(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    mname = _name(wire, pos, names)
+    rname = _name(wire, mname[3], names)
+    if rname[3] + 20 != end:
+        raise _rdlength(rname[3] + 20, end)
+    serial, *timers = struct.unpack_from("!IIIII", wire, rname[3])
+    if max(timers) > _MAX_TTL:
+        return None  # dnspython refuses such timers
+    return f"{mname[0]} {rname[0]} {serial} {' '.join(map(str, timers))}"
+
+
+def _txt(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    if pos == end:
+        return None  # no strings: dnspython refuses it
+    strings, pos = _strings(wire, pos, end, -1)
+    if pos != end:
+        raise _rdlength(pos, end)
+    return " ".join(strings)
+
+
+def _hinfo(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    strings, pos = _strings(wire, pos, end, 2)
+    if pos != end or len(strings) != 2:
+        raise _rdlength(pos, end)
+    return " ".join(strings)
+
+
+def _naptr(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    order, preference = struct.unpack_from("!HH", wire, pos)
+    strings, pos = _strings(wire, pos + 4, end, 3)
+    if len(strings) != 3:
+        raise _rdlength(pos, end)
+    return (
+        f"{order} {preference} {' '.join(strings)} {_last_name(wire, pos, end, names)}"
+    )
+
+
+def _caa(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    if end - pos < 2:
+        return None
+    size = wire[pos + 1]
+    tag = wire[pos + 2 : pos + 2 + size]
+    if pos + 2 + size > end or not tag.isalnum():
+        return None  # dnspython refuses it
+    return f'{wire[pos]} {tag.decode()} "{_quoted(wire[pos + 2 + size : end])}"'
+
+
+def _hashed(head: str, lengths: dict[int, int]) -> _Reader:
+    """DS, SSHFP, TLSA: numbers, then a digest whose length the last one fixes.
+
+    `lengths` are those dnspython insists on (dsbase.py, SSHFP.py,
+    tlsabase.py); -1 marks a value it refuses.
+    """
+    fields = struct.Struct("!" + head)
+
+    def read(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+        size = end - pos - fields.size
+        if size < 0:
+            return None
+        values = fields.unpack_from(wire, pos)
+        if lengths.get(values[-1], size) != size:
+            return None
+        return f"{' '.join(map(str, values))} {_hex(wire[end - size : end])}"
+
+    return read
+
+
+_READERS: dict[int, _Reader] = {
+    1: _a,
+    2: _last_name,  # NS
+    5: _last_name,  # CNAME
+    6: _soa,
+    12: _last_name,  # PTR
+    13: _hinfo,
+    15: _mx,
+    16: _txt,
+    28: _aaaa,
+    33: _srv,
+    35: _naptr,
+    39: _dname,
+    43: _hashed("HBB", {0: -1, 1: 20, 2: 32, 3: 32, 4: 48}),  # DS
+    44: _hashed("BB", {1: 20, 2: 32}),  # SSHFP
+    52: _hashed("BBB", {1: 32, 2: 64}),  # TLSA
+    99: _txt,  # SPF
+    257: _caa,
+}
+
+
+def _rdata(
+    wire: bytes, pos: int, rdlen: int, rdclass: int, rdtype: int
+) -> dns.rdata.Rdata:
+    """dnspython's reading of an rdata, as dns.message reads it."""
+    parser = dns.wire.Parser(wire, pos)
+    try:
+        with parser.restrict_to(rdlen):
+            return dns.rdata.from_wire_parser(
+                dns.rdataclass.RdataClass.make(rdclass),
+                dns.rdatatype.RdataType.make(rdtype),
+                parser,
+                None,
+            )
+    except dns.exception.DNSException as err:
+        what = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
+        raise _broken(f"bad {what} rdata at offset {pos}: {err}") from err
+
+
+def _records(
+    wire: bytes, pos: int, count: int, names: dict[int, _Name], out: list[WireRecord]
+) -> int:
+    """Read `count` RRs of the answer or authority section into `out`."""
+    readers = _READERS
+    size = len(wire)
+    for _ in range(count):
+        owner, owner_wire, _, pos = _name(wire, pos, names)
+        rdtype, rdclass, ttl, rdlen = _RR.unpack_from(wire, pos)
+        pos += 10
+        end = pos + rdlen
+        if end > size:
+            raise IndexError
+        if rdtype in (_OPT, _TSIG):
+            raise _broken(
+                f"{owner} {rdtype}: OPT or TSIG outside the additional section"
+            )
+        reader = readers.get(rdtype) if rdclass == _IN else None
+        text = reader(wire, pos, end, names) if reader is not None else None
+        serial = None
+        if ttl > _MAX_TTL:
+            ttl = 0
+        if text is None:
+            rdata = _rdata(wire, pos, rdlen, rdclass, rdtype)
+            text = rdata.to_text(origin=None, relativize=False)
+            if isinstance(rdata, dns.rdtypes.ANY.SOA.SOA):
+                serial = rdata.serial
+        elif rdtype == _SOA:
+            serial = int.from_bytes(wire[end - 20 : end - 16], "big")
+        out.append(WireRecord(owner, owner_wire, rdtype, rdclass, ttl, text, serial))
+        pos = end
+    return pos
+
+
+def parse_answers(wire: bytes) -> FastMessage:
+    """Read one reply of a zone transfer; raises TransferBroken if malformed.
+
+    The authority section is read and checked but not returned; in the
+    additional section an OPT RR (RFC 6891) gives the extended rcode and the
+    TSIG RR, which must be last (RFC 8945 §5.1), is kept for `validate_tsig`.
+    """
+    try:
+        return _parse(wire)
+    except (IndexError, struct.error) as err:
+        raise _broken("message truncated") from err
+
+
+def _parse(wire: bytes) -> FastMessage:
+    ident, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
+    names: dict[int, _Name] = {}
+    pos = 12
+    question = []
+    for _ in range(qdcount):
+        _, qname, _, pos = _name(wire, pos, names)
+        qtype, qclass = _QUESTION.unpack_from(wire, pos)
+        question.append((qname, qtype, qclass))
+        pos += 4
+    answers: list[WireRecord] = []
+    pos = _records(wire, pos, ancount, names, answers)
+    pos = _records(wire, pos, nscount, names, [])
+    ednsflags = 0
+    have_opt = False
+    tsig_start = tsig_owner = tsig = None
+    for index in range(arcount):
+        start = pos
+        _, owner_wire, _, pos = _name(wire, pos, names)
+        rdtype, rdclass, ednsttl, rdlen = _RR.unpack_from(wire, pos)
+        if rdtype == _OPT:
+            if owner_wire != b"\x00" or have_opt:
+                raise _broken("bad OPT record")
+            have_opt = True
+            ednsflags = ednsttl
+            _rdata(wire, pos + 10, rdlen, rdclass, rdtype)
+            pos += 10 + rdlen
+        elif rdtype == _TSIG:
+            if rdclass != dns.rdataclass.ANY or index != arcount - 1:
+                raise _broken("TSIG record not last, or not of class ANY")
+            tsig_start = start
+            tsig_owner = dns.name.from_wire(wire, start)[0]
+            rdata = _rdata(wire, pos + 10, rdlen, rdclass, rdtype)
+            assert isinstance(rdata, dns.rdtypes.ANY.TSIG.TSIG)
+            tsig = rdata
+            pos += 10 + rdlen
+        else:
+            pos = _records(wire, start, 1, names, [])
+    if pos != len(wire):
+        raise _broken(f"{len(wire) - pos} octets of trailing junk")
+    rcode = (flags & 0x000F) | ((ednsflags >> 20) & 0xFF0)
+    return FastMessage(
+        wire,
+        ident,
+        flags,
+        rcode,
+        tuple(question),
+        answers,
+        tsig_start,
+        tsig_owner,
+        tsig,
+    )
+
+
+def validate_tsig(
+    message: FastMessage,
+    key: dns.tsig.Key | None,
+    request_mac: bytes,
+    ctx: TsigContext,
+    now: int | None = None,
+) -> TsigContext:
+    """Verify a message of a multi-message reply (RFC 8945 §5.3.1) on its wire.
+
+    What dns.message.from_wire(..., multi=True) does: a signed message is
+    checked with dns.tsig.validate() over the wire before its TSIG RR and
+    starts a new context; an unsigned one is added to the running context.
+    Returns the context for the next message. Raises dnspython's TSIG
+    exceptions (dns.tsig.BadSignature, ...), which client.translate() words.
+    """
+    if message.tsig is None:
+        if ctx is not None:
+            ctx.update(message.wire)  # type: ignore[no-untyped-call] # dns.tsig
+        return ctx
+    if key is None:
+        raise dns.message.UnknownTSIGKey(  # type: ignore[no-untyped-call]
+            "got signed message without keyring"
+        )
+    assert message.tsig_start is not None
+    assert message.tsig_owner is not None
+    # dns.tsig is untyped; validate() returns the next message's context.
+    result: TsigContext = dns.tsig.validate(  # type: ignore[no-untyped-call]
+        message.wire,
+        key,
+        message.tsig_owner,
+        message.tsig,
+        int(time.time()) if now is None else now,
+        request_mac,
+        message.tsig_start,
+        ctx,
+        True,
+    )
+    return result
+
+
+def is_subdomain_wire(name: bytes, zone: bytes) -> bool:
+    """Whether lower-cased wire name `name` is `zone` or below it (label-wise)."""
+    skip = len(name) - len(zone)
+    pos = 0
+    while pos < skip:
+        pos += name[pos] + 1
+    return pos == skip and name.endswith(zone)
