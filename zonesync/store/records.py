@@ -7,8 +7,9 @@ line, `owner TTL CLASS TYPE rdata` with absolute names, SOA first.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, overload
 
 import dns.name
 import dns.rdata
@@ -20,6 +21,43 @@ from zonesync.errors import ZoneContentError
 
 Record = tuple[dns.name.Name, int, dns.rdata.Rdata]
 """One RR: absolute owner name, TTL, rdata (the class is `rdata.rdclass`)."""
+
+
+class TextRecord(Protocol):
+    """One RR already in presentation form: transfer.fastwire.WireRecord.
+
+    The AXFR fast path writes these as they are, never making dnspython
+    objects of them (issue 5).
+    """
+
+    @property
+    def owner(self) -> str:
+        """The owner as dns.name.Name.to_text() writes it (absolute)."""
+
+    @property
+    def owner_wire(self) -> bytes:
+        """The owner's uncompressed wire form, lower-cased."""
+
+    @property
+    def rdtype(self) -> int:
+        """The type."""
+
+    @property
+    def rdclass(self) -> int:
+        """The class."""
+
+    @property
+    def ttl(self) -> int:
+        """The TTL."""
+
+    @property
+    def text(self) -> str:
+        """The rdata as dns.rdata.Rdata.to_text(origin=None, relativize=False)."""
+
+    @property
+    def serial(self) -> int | None:
+        """An SOA's serial; None for any other type."""
+
 
 MARKER = "; zonesync: "
 HEADER_LINES = 2  # the marker comment and $ORIGIN
@@ -101,6 +139,74 @@ def render(records: Iterable[Record]) -> str:
             f"{type_text(rdata.rdtype)} {text}\n"
         )
     return "".join(lines)
+
+
+def render_text(records: Iterable[TextRecord]) -> str:
+    """`render()` of records already in presentation form: the same lines."""
+    types: dict[int, str] = {}
+    lines = []
+    for record in records:
+        rdtype = record.rdtype
+        kind = types.get(rdtype) or types.setdefault(rdtype, type_text(rdtype))
+        lines.append(
+            f"{record.owner} {record.ttl} {class_text(record.rdclass)} "
+            f"{kind} {record.text}\n"
+        )
+    return "".join(lines)
+
+
+def to_record(record: TextRecord) -> Record:
+    """The dnspython form of a record in presentation form.
+
+    Read back from text, as a zone file of ours is when loaded.
+    """
+    name = dns.name.from_text(record.owner)
+    rdata = dns.rdata.from_text(
+        dns.rdataclass.RdataClass.make(record.rdclass),
+        dns.rdatatype.RdataType.make(record.rdtype),
+        record.text,
+    )
+    return name, record.ttl, rdata
+
+
+class AsRecords(Sequence[Record]):
+    """Records in presentation form seen as `Record`s, each made when read.
+
+    A zone file's sink never reads them; a memory zone keeps them.
+    """
+
+    def __init__(self, records: Sequence[TextRecord]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | Sequence[Record]:
+        if isinstance(index, slice):
+            return AsRecords(self._records[index])
+        return to_record(self._records[index])
+
+    def __iter__(self) -> Iterator[Record]:
+        return map(to_record, self._records)
+
+
+def is_subdomain_wire(name: bytes, zone: bytes) -> bool:
+    """Whether `name` is `zone` or below it; both lower-cased wire names.
+
+    The suffix must start on a label boundary: `\\003com` as a label's
+    bytes (`xx\\003com.`) is not in `com.`.
+    """
+    skip = len(name) - len(zone)
+    pos = 0
+    while pos < skip:
+        pos += name[pos] + 1
+    return pos == skip and name.endswith(zone)
 
 
 def header(origin: dns.name.Name, soa: Record) -> str:

@@ -7,8 +7,8 @@ more than `max-records`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 import dns.name
 import dns.rdataclass
@@ -17,14 +17,21 @@ import dns.rdtypes.ANY.SOA
 
 from zonesync.errors import FailureReason, ZoneContentError
 from zonesync.store.records import (
+    AsRecords,
     Record,
+    TextRecord,
     ZoneInfo,
     class_text,
     header,
+    is_subdomain_wire,
     render,
+    render_text,
+    to_record,
     type_text,
     zone_info,
 )
+
+T = TypeVar("T")
 
 
 class Sink(Protocol):
@@ -65,6 +72,8 @@ class ZoneWriter:
         self._count = 0
         self._apex_ns = False
         self._last_name: dns.name.Name | None = None
+        self._origin_wire = origin.to_digestable()
+        self._last_owner: bytes | None = None
 
     def _fail(
         self, message: str, reason: FailureReason = FailureReason.MALFORMED
@@ -73,15 +82,32 @@ class ZoneWriter:
 
     def add(self, records: Sequence[Record]) -> None:
         """Check and write `records`; ZoneContentError if one is not acceptable."""
+        self._write(records, self._check, render, records)
+
+    def add_text(self, records: Sequence[TextRecord]) -> None:
+        """`add()` for records already in presentation form (the AXFR fast path).
+
+        The same checks and the same lines, with no dnspython object made
+        (a memory zone's sink makes them as it keeps the records).
+        """
+        self._write(records, self._check_text, render_text, AsRecords(records))
+
+    def _write(
+        self,
+        records: Sequence[T],
+        check: Callable[[Sequence[T]], None],
+        to_text: Callable[[Sequence[T]], str],
+        as_records: Sequence[Record],
+    ) -> None:
         sink = self._open_sink()
         done = False
         try:
             starting = self._count == 0
-            self._check(records)
-            text = render(records)
+            check(records)
+            text = to_text(records)
             if starting and self._soa is not None:
                 text = header(self._origin, self._soa) + text
-            sink.write(text, records)
+            sink.write(text, as_records)
             done = True
         finally:
             if not done:
@@ -126,6 +152,53 @@ class ZoneWriter:
                 self._apex_ns = True
         self._count = count
         self._last_name = last
+
+    def _check_text(self, records: Sequence[TextRecord]) -> None:
+        """`_check()` on records in presentation form, by their wire names."""
+        origin = self._origin
+        origin_wire = self._origin_wire
+        rdclass = self._rdclass
+        limit = self._max_records
+        count = self._count
+        last = self._last_owner
+        for record in records:
+            count += 1
+            if limit and count > limit:
+                raise self._fail(
+                    f"too many records (must not exceed {limit})",
+                    FailureReason.TOO_LARGE,
+                )
+            owner = record.owner_wire
+            if owner is not last:  # a message's RRs of one owner share it
+                if not is_subdomain_wire(owner, origin_wire):
+                    raise self._fail(
+                        f"out-of-zone data: {record.owner} is not in {origin}"
+                    )
+                last = owner
+            if record.rdclass != rdclass:
+                raise self._fail(
+                    f"{record.owner}: class {class_text(record.rdclass)} record "
+                    f"in a class {class_text(rdclass)} zone"
+                )
+            rdtype = record.rdtype
+            if rdtype == dns.rdatatype.SOA:
+                if self._soa is not None:
+                    raise self._fail(
+                        f"more than one SOA record (another at {record.owner})"
+                    )
+                if owner != origin_wire:
+                    raise self._fail(
+                        f"SOA record at {record.owner}, not at the apex {origin}"
+                    )
+                self._soa = to_record(record)
+            elif count == 1:
+                raise self._fail(
+                    f"first record is not the SOA ({record.owner} {type_text(rdtype)})"
+                )
+            elif rdtype == dns.rdatatype.NS and not self._apex_ns:
+                self._apex_ns = owner == origin_wire
+        self._count = count
+        self._last_owner = last
 
     def commit(self) -> ZoneInfo:
         """Check the zone as a whole and publish it atomically."""

@@ -37,6 +37,7 @@ from zonesync.errors import (
 )
 from zonesync.log import peer_text
 from zonesync.transfer.events import TsigError
+from zonesync.transfer.fastwire import FastMessage, parse_answers, validate_tsig
 
 log = logging.getLogger(__name__)
 
@@ -140,39 +141,95 @@ def key_text(key: TsigKey) -> str:
 
 
 def parse_response(
-    wire: bytes,
-    query: dns.message.Message,
-    endpoint: Endpoint,
-    *,
-    xfr: bool = False,
-    tsig_ctx: TsigContext = None,
-    first: bool = True,
+    wire: bytes, query: dns.message.Message, endpoint: Endpoint
 ) -> dns.message.Message:
-    """Parse one reply, verifying its TSIG; raises TransferError subclasses.
+    """Parse one reply to an SOA query, verifying its TSIG; raises TransferError.
 
-    Messages are parsed in multi-message mode so an unsigned message in the
-    middle of a transfer is accepted and covered by the next TSIG (RFC 8945
-    §5.3.1); the caller checks that the first and last ones are signed.
+    Parsed in multi-message mode, so an unsigned reply to a signed query is
+    not dnspython's FormError but `require_tsig()`'s clearer TSIG error.
     """
     try:
         message = dns.message.from_wire(
             wire,
             keyring=query.keyring if query.keyring else None,
             request_mac=query.mac,
-            xfr=xfr,
             origin=None,
-            tsig_ctx=tsig_ctx,
             multi=True,
-            one_rr_per_rrset=xfr,
         )
     except Exception as err:
         raise translate(err, endpoint) from err
-    if not query.is_response(message, xfr_continuation=not first):
+    if not query.is_response(message):
         raise TransferBroken("unexpected response", endpoint.text)
     return message
 
 
-def require_tsig(message: dns.message.Message, endpoint: Endpoint) -> None:
+def parse_xfr_response(
+    wire: bytes,
+    query: dns.message.Message,
+    endpoint: Endpoint,
+    tsig_ctx: TsigContext,
+    first: bool,
+) -> tuple[FastMessage, TsigContext]:
+    """Read one message of a transfer reply, verifying its TSIG.
+
+    What dns.message.from_wire(multi=True, xfr=True) and is_response() do,
+    without a dnspython object per record (transfer/fastwire.py): TSIG in
+    multi-message mode over the raw wire (an unsigned message is covered by
+    the next signature, RFC 8945 §5.3.1; the caller checks that the first
+    and last are signed), then the reply's header and question. Returns the
+    message and the TSIG context for the next one.
+    """
+    try:
+        message = parse_answers(wire)
+        key = query.keyring if query.keyring else None
+        tsig_ctx = validate_tsig(message, key, query.mac or b"", tsig_ctx)
+    except TransferBroken as err:
+        err.primary = endpoint.text
+        raise
+    except Exception as err:
+        raise translate(err, endpoint) from err
+    if not _answers(query, message, first):
+        raise TransferBroken("unexpected response", endpoint.text)
+    return message, tsig_ctx
+
+
+# dns.message.Message.is_response() does not compare an empty question of
+# these rcodes (RFC 1035 leaves it to the server).
+_BARE_RCODES = {
+    dns.rcode.FORMERR,
+    dns.rcode.SERVFAIL,
+    dns.rcode.NOTIMP,
+    dns.rcode.REFUSED,
+}
+
+
+def _answers(query: dns.message.Message, message: FastMessage, first: bool) -> bool:
+    """`query.is_response(message, xfr_continuation=not first)` on a FastMessage.
+
+    After the first message the question may be empty (RFC 5936 §2.2.1).
+    """
+    if (
+        not message.flags & dns.flags.QR
+        or message.id != query.id
+        or dns.opcode.from_flags(message.flags) != dns.opcode.from_flags(query.flags)
+    ):
+        return False
+    if not message.question and (
+        message.rcode in _BARE_RCODES
+        or (
+            not first
+            and len(query.question) == 1
+            and query.question[0].rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+        )
+    ):
+        return True
+    ours = {(q.name.to_digestable(), q.rdtype, q.rdclass) for q in query.question}
+    return set(message.question) == ours
+
+
+def require_tsig(
+    message: dns.message.Message | FastMessage, endpoint: Endpoint
+) -> None:
     """A keyed exchange's first and last messages must be signed (RFC 8945)."""
     if endpoint.key is not None and not message.had_tsig:
         raise TransferBroken(
@@ -228,11 +285,11 @@ def translate(err: BaseException, endpoint: Endpoint) -> TransferError:
     return TransferBroken(f"malformed response: {type(err).__name__}", primary)
 
 
-def check_rcode(message: dns.message.Message, endpoint: Endpoint) -> None:
+def check_rcode(message: dns.message.Message | FastMessage, endpoint: Endpoint) -> None:
     """Raise TransferRefused for any rcode but NOERROR."""
-    rcode = message.rcode()
+    rcode = message.rcode if isinstance(message, FastMessage) else message.rcode()
     if rcode != dns.rcode.NOERROR:
-        text = dns.rcode.to_text(rcode)
+        text = dns.rcode.to_text(dns.rcode.Rcode.make(rcode))
         raise TransferRefused(text, endpoint.text, text)
 
 
@@ -357,9 +414,9 @@ class XfrStream:
     messages_read: int = 0
     bytes_read: int = 0
     started_at: float = field(default_factory=time.monotonic)
-    last: dns.message.Message | None = None
+    last: FastMessage | None = None
 
-    async def messages(self) -> AsyncIterator[dns.message.Message]:
+    async def messages(self) -> AsyncIterator[FastMessage]:
         """Each reply message, TSIG-verified, in order; stops at EOF."""
         tsig_ctx: TsigContext = None
         while True:
@@ -376,17 +433,12 @@ class XfrStream:
                 raise TransferTimeout("timed out (idle)", self.endpoint.text) from err
             except (OSError, asyncio.IncompleteReadError) as err:
                 raise translate(err, self.endpoint) from err
-            message = parse_response(
-                wire,
-                self.query,
-                self.endpoint,
-                xfr=True,
-                tsig_ctx=tsig_ctx,
-                first=self.messages_read == 0,
+            first = self.messages_read == 0
+            message, tsig_ctx = parse_xfr_response(
+                wire, self.query, self.endpoint, tsig_ctx, first
             )
-            if self.messages_read == 0:
+            if first:
                 require_tsig(message, self.endpoint)
-            tsig_ctx = message.tsig_ctx
             self.messages_read += 1
             self.bytes_read += len(wire)
             self.last = message

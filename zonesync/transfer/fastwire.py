@@ -485,12 +485,3 @@ def validate_tsig(
         True,
     )
     return result
-
-
-def is_subdomain_wire(name: bytes, zone: bytes) -> bool:
-    """Whether lower-cased wire name `name` is `zone` or below it (label-wise)."""
-    skip = len(name) - len(zone)
-    pos = 0
-    while pos < skip:
-        pos += name[pos] + 1
-    return pos == skip and name.endswith(zone)

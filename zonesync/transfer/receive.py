@@ -2,7 +2,8 @@
 
 The AXFR path streams: records go to the store's temp file message by
 message, so a full zone is never held in memory; only an IXFR's differences
-are. Log lines are BIND 9.18's (`lib/dns/xfrin.c`).
+are. Records travel in presentation form, read from the wire by
+transfer/fastwire.py (issue 5: no dnspython object per record). Log lines are BIND 9.18's (`lib/dns/xfrin.c`).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ async def receive(
                             writer = await in_thread(
                                 store.begin_axfr, on_cancel=ZoneWriter.abort
                             )
-                        await in_thread(writer.add, records)
+                        await in_thread(writer.add_text, records)
                     if machine.done:
                         break
                 machine.finish()

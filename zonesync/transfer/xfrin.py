@@ -1,10 +1,12 @@
 """The AXFR/IXFR reply state machine (RFC 5936, RFC 1995), free of sockets.
 
-It reads parsed messages (one RR per RRset, in order) and says what they
-mean: records for a full zone (AXFR, or an AXFR-style IXFR reply), a list of
-IXFR differences, or "up to date". It never touches the store; the caller
-streams full-zone records to the store as they come, so only an IXFR's
-differences are held in memory. Modelled on BIND 9.18 `lib/dns/xfrin.c`.
+It reads messages as transfer/fastwire.py parses them (records in
+presentation form, in order) and says what they mean: records for a full
+zone (AXFR, or an AXFR-style IXFR reply), a list of IXFR differences, or "up
+to date". It never touches the store; the caller streams full-zone records
+to the store as they come, so only an IXFR's differences are held in memory,
+as dnspython records (the store applies them). Modelled on BIND 9.18
+`lib/dns/xfrin.c`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import dns.rdtypes.ANY.SOA
 
 from zonesync.errors import TransferBroken
 from zonesync.store.zonefile import IxfrDelta, Record
+from zonesync.transfer.fastwire import FastMessage, WireRecord
 from zonesync.transfer.soa import serial_gt
 
 
@@ -60,29 +63,41 @@ class XfrIn:
         self.serial: int | None = None  # the serial the reply brings
         self.records = 0
         self.deltas: list[IxfrDelta] = []
+        self._zone_wire = zone.to_digestable()
         self._state = _State.FIRST_SOA
-        self._first_soa: Record | None = None
+        self._first_soa: WireRecord | None = None
         self._old_soa: Record | None = None
         self._new_soa: Record | None = None
         self._deleted: list[Record] = []
         self._added: list[Record] = []
+        self._message: FastMessage | None = None
+        self._parsed: list[Record] | None = None
 
     @property
     def done(self) -> bool:
         """Whether the reply is complete."""
         return self._state is _State.DONE
 
-    def feed(self, message: dns.message.Message) -> list[Record]:
+    def feed(self, message: FastMessage) -> list[WireRecord]:
         """Take one message; return the full-zone records it carries, in order."""
-        out: list[Record] = []
-        for rrset in message.answer:
-            if rrset.rdclass != self.rdclass:
-                self._fail(f"record of class {rrset.rdclass!s} in a transfer")
-            for rdata in rrset:
-                if self._state is _State.DONE:
-                    self._fail("extra data after the closing SOA")
-                self.records += 1
-                self._take((rrset.name, rrset.ttl, rdata), out)
+        out: list[WireRecord] = []
+        self._message = message
+        self._parsed = None
+        rdclass = self.rdclass
+        zone_wire = self._zone_wire
+        for index, record in enumerate(message.answers):
+            if record.rdclass != rdclass:
+                what = dns.rdataclass.RdataClass.make(record.rdclass)
+                self._fail(f"record of class {what!s} in a transfer")
+            if self._state is _State.DONE:
+                self._fail("extra data after the closing SOA")
+            self.records += 1
+            if self._state is _State.FULL and (
+                record.serial is None or record.owner_wire != zone_wire
+            ):
+                out.append(record)  # the bulk of an AXFR: no SOA, nothing to hold
+            else:
+                self._take(index, record, out)
         if self._state is _State.FIRST_DATA:
             assert self.serial is not None
             # RFC 1995 §4: a reply of just our SOA (or an older one) means
@@ -94,15 +109,30 @@ class XfrIn:
                 self._state = _State.DONE
         return out
 
-    def _take(self, record: Record, out: list[Record]) -> None:
-        name, _ttl, rdata = record
-        soa = rdata if isinstance(rdata, dns.rdtypes.ANY.SOA.SOA) else None
+    def _record(self, index: int) -> Record:
+        """Answer `index` of the current message as dnspython reads it (IXFR).
+
+        The message is read again by dnspython, once, only when an IXFR
+        difference needs it: the store applies dnspython records. fastwire
+        has accepted the same wire, so this does not fail.
+        """
+        if self._parsed is None:
+            assert self._message is not None
+            parsed = dns.message.from_wire(
+                self._message.wire, keyring=False, one_rr_per_rrset=True
+            )
+            self._parsed = [(r.name, r.ttl, r[0]) for r in parsed.answer]
+        return self._parsed[index]
+
+    def _take(self, index: int, record: WireRecord, out: list[WireRecord]) -> None:
+        serial = record.serial
+        soa = serial is not None and record.owner_wire == self._zone_wire
         state = self._state
         if state is _State.FIRST_SOA:
-            if soa is None or name != self.zone:
+            if not soa:
                 self._fail("the first record is not the zone's SOA")
             self._first_soa = record
-            self.serial = soa.serial
+            self.serial = serial
             if self.ixfr_from is None:
                 self.kind = XfrKind.AXFR
                 self._state = _State.FULL
@@ -111,40 +141,40 @@ class XfrIn:
                 self._state = _State.FIRST_DATA
         elif state is _State.FIRST_DATA:
             assert self._first_soa is not None
-            if soa is not None and name == self.zone and soa.serial == self.ixfr_from:
+            if soa and serial == self.ixfr_from:
                 self.kind = XfrKind.IXFR
-                self._old_soa = record
+                self._old_soa = self._record(index)
                 self._state = _State.DELETING
             else:
                 self.kind = XfrKind.AXFR_STYLE
                 self._state = _State.FULL
                 out.append(self._first_soa)
-                self._take(record, out)
+                self._take(index, record, out)
         elif state is _State.FULL:
-            if soa is not None and name == self.zone:
-                if soa.serial != self.serial:
+            if soa:
+                if serial != self.serial:
                     self._fail(
-                        f"closing SOA serial {soa.serial} differs from {self.serial}"
+                        f"closing SOA serial {serial} differs from {self.serial}"
                     )
                 self._state = _State.DONE
             else:
                 out.append(record)
         elif state is _State.DELETING:
-            if soa is not None and name == self.zone:
-                self._new_soa = record
+            if soa:
+                self._new_soa = self._record(index)
                 self._state = _State.ADDING
             else:
-                self._deleted.append(record)
+                self._deleted.append(self._record(index))
         elif state is _State.ADDING:
-            if soa is not None and name == self.zone:
+            if soa:
                 self._close_delta()
-                if soa.serial == self.serial and self._last_new_serial() == soa.serial:
+                if serial == self.serial and self._last_new_serial() == serial:
                     self._state = _State.DONE
                 else:
-                    self._old_soa = record
+                    self._old_soa = self._record(index)
                     self._state = _State.DELETING
             else:
-                self._added.append(record)
+                self._added.append(self._record(index))
 
     def _last_new_serial(self) -> int:
         new_soa = self.deltas[-1].new_soa[2]

@@ -57,16 +57,18 @@ def server_messages(query, bodies, secret=SECRET, sign=None):
         else:
             response.tsig = None  # make_response() copies the query's TSIG setup
             wire = response.to_wire()
+            if ctx is not None:
+                ctx.update(wire)  # the next signature covers it (RFC 8945 §5.3.1)
         wires.append(wire)
     return wires
 
 
-async def read_all(query, wires):
+async def read_all(query, wires, endpoint=ENDPOINT):
     reader = asyncio.StreamReader()
     for wire in wires:
         reader.feed_data(struct.pack("!H", len(wire)) + wire)
     reader.feed_eof()
-    stream = XfrStream(ENDPOINT, query, reader, None, 5.0)
+    stream = XfrStream(endpoint, query, reader, None, 5.0)
     got = [m async for m in stream.messages()]
     stream.check_last_signed()
     return got, stream
@@ -116,6 +118,91 @@ async def test_unsigned_last_message_is_refused():
     )
     with pytest.raises(TransferBroken, match="not signed"):
         await read_all(query, wires)
+
+
+async def test_an_unsigned_middle_message_is_covered_by_the_next_signature():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, ENDPOINT)
+    wires = server_messages(query, axfr_bodies(), sign=[True, False, True])
+    got, _stream = await read_all(query, wires)
+    assert [m.had_tsig for m in got] == [True, False, True]
+
+
+async def test_a_changed_byte_in_an_unsigned_middle_message_fails_tsig():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, ENDPOINT)
+    wires = server_messages(query, axfr_bodies(), sign=[True, False, True])
+    wires[1] = wires[1].replace(bytes([192, 0, 2, 1]), bytes([192, 0, 2, 9]))
+    with pytest.raises(TransferBroken, match="bad signature") as caught:
+        await read_all(query, wires)
+    assert caught.value.reason is FailureReason.TSIG
+
+
+async def test_records_come_in_presentation_form_in_order():
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, ENDPOINT)
+    got, _stream = await read_all(query, server_messages(query, axfr_bodies()))
+    records = [(r.owner, r.rdtype, r.ttl, r.text) for m in got for r in m.answers]
+    assert records == [
+        ("example.com.", dns.rdatatype.SOA, 300, SOA),
+        ("example.com.", dns.rdatatype.NS, 300, "ns.example.com."),
+        ("www.example.com.", dns.rdatatype.A, 300, "192.0.2.1"),
+        ("example.com.", dns.rdatatype.SOA, 300, SOA),
+    ]
+    assert got[0].answers[0].serial == 7
+
+
+async def test_a_malformed_message_is_broken_and_names_the_primary():
+    endpoint = Endpoint("192.0.2.1", 53)
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, endpoint)
+    wire = server_messages(query, axfr_bodies(), sign=[False, False, False])[0]
+    with pytest.raises(TransferBroken, match="malformed response") as caught:
+        await read_all(query, [wire[:-3]], endpoint)
+    assert caught.value.reason is FailureReason.MALFORMED
+    assert caught.value.primary == "192.0.2.1#53"
+
+
+async def test_only_later_messages_may_leave_the_question_out():
+    endpoint = Endpoint("192.0.2.1", 53)
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, endpoint)
+    wires = []
+    for i, body in enumerate(axfr_bodies()):
+        response = dns.message.make_response(query)
+        response.answer = body
+        if i > 0:
+            response.question = []  # RFC 5936 §2.2.1
+        wires.append(response.to_wire())
+    got, _stream = await read_all(query, wires, endpoint)
+    assert len(got) == 3
+    with pytest.raises(TransferBroken, match="unexpected response"):
+        await read_all(query, wires[1:], endpoint)
+
+
+async def test_a_reply_to_another_question_or_id_is_unexpected():
+    endpoint = Endpoint("192.0.2.1", 53)
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, endpoint)
+    other = make_query(
+        dns.name.from_text("example.net."),
+        dns.rdataclass.IN,
+        dns.rdatatype.AXFR,
+        endpoint,
+    )
+    other.id = query.id
+    for reply_to in (other, dns.message.make_query(ZONE, dns.rdatatype.AXFR)):
+        response = dns.message.make_response(reply_to)
+        response.answer = axfr_bodies()[0]
+        if reply_to is not other:
+            response.id = (query.id + 1) % 65536
+        with pytest.raises(TransferBroken, match="unexpected response"):
+            await read_all(query, [response.to_wire()], endpoint)
+
+
+async def test_refused_without_a_question_reads_as_refused():
+    endpoint = Endpoint("192.0.2.1", 53)
+    query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, endpoint)
+    response = dns.message.make_response(query)
+    response.question = []
+    response.set_rcode(dns.rcode.REFUSED)
+    got, _stream = await read_all(query, [response.to_wire()], endpoint)
+    with pytest.raises(TransferRefused, match="REFUSED"):
+        check_rcode(got[0], endpoint)
 
 
 def test_badkey_from_the_primary_is_a_tsig_failure():

@@ -1,4 +1,8 @@
-"""The AXFR/IXFR reply state machine, fed text-form records (no sockets)."""
+"""The AXFR/IXFR reply state machine, fed text-form records (no sockets).
+
+Each message is made by dnspython and read back by transfer/fastwire.py, as
+XfrStream reads a primary's.
+"""
 
 import dns.message
 import dns.name
@@ -7,6 +11,7 @@ import dns.rrset
 import pytest
 
 from zonesync.errors import TransferBroken
+from zonesync.transfer.fastwire import parse_answers
 from zonesync.transfer.xfrin import XfrIn, XfrKind
 
 ZONE = dns.name.from_text("example.com.")
@@ -23,7 +28,7 @@ def message(*lines):
     for line in lines:
         name, ttl, rdclass, rdtype, rdata = line.split(None, 4)
         msg.answer.append(dns.rrset.from_text(name, int(ttl), rdclass, rdtype, rdata))
-    return msg
+    return parse_answers(msg.to_wire())
 
 
 A1 = "www.example.com. 300 IN A 192.0.2.1"
@@ -114,7 +119,7 @@ def test_axfr_style_ixfr_reply_is_a_full_zone():
     out = machine.feed(message(soa(5), NS, A1, soa(5)))
     assert machine.kind is XfrKind.AXFR_STYLE
     assert machine.done
-    assert [r[2].rdtype for r in out] == [6, 2, 1]  # SOA first, once
+    assert [r.rdtype for r in out] == [6, 2, 1]  # SOA first, once
 
 
 def test_axfr_style_reply_split_right_after_the_first_soa():
@@ -137,3 +142,26 @@ def test_wrong_class_is_broken():
     machine = XfrIn(ZONE, IN, None)
     with pytest.raises(TransferBroken, match="class"):
         machine.feed(message(soa(5).replace(" IN ", " CH ")))
+
+
+def test_ixfr_differences_are_dnspython_records_of_the_wire():
+    odd = 'MiXeD\\.x.Example.COM. 300 IN TXT "a \\"b\\" \\\\ \\255"'
+    wire_message = message(soa(5), soa(3), odd, soa(5), A1, soa(5))
+    machine = XfrIn(ZONE, IN, 3)
+    machine.feed(wire_message)
+    expected = dns.message.from_wire(wire_message.wire, one_rr_per_rrset=True)
+    (deleted,) = machine.deltas[0].deleted
+    assert deleted == (expected.answer[2].name, 300, expected.answer[2][0])
+    assert deleted[0].labels[0] == b"MiXeD.x"
+    assert machine.deltas[0].added[0][2].to_text() == "192.0.2.1"
+
+
+def test_axfr_records_are_passed_on_as_read():
+    machine = XfrIn(ZONE, IN, None)
+    out = machine.feed(message(soa(5), NS, A1, soa(5)))
+    assert [(r.owner, r.text) for r in out] == [
+        ("example.com.", "ns.example.com. host.example.com. 5 3600 600 86400 300"),
+        ("example.com.", "ns.example.com."),
+        ("www.example.com.", "192.0.2.1"),
+    ]
+    assert machine.records == 4
