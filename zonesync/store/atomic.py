@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -159,22 +160,51 @@ class AtomicFile:
 def remove_stale_temp_files(target: Path) -> int:
     """Remove the temporary files for `target` left by a crash; return how many."""
     removed = 0
-    try:
-        entries = list(os.scandir(target.parent))
-    except FileNotFoundError:
-        return 0
-    except OSError as err:
-        raise store_error("listing", target.parent, err) from err
-    for entry in entries:
-        if not _is_temp_name(entry.name, target.name):
+    for name in _temp_names(target.parent):
+        if not _is_temp_name(name, target.name):
             continue
+        path = target.parent / name
         try:
-            if not entry.is_file(follow_symlinks=False):
+            if not path.is_file() or path.is_symlink():
                 continue
-            Path(entry.path).unlink()
+            path.unlink()
         except FileNotFoundError:
             continue
         except OSError as err:
-            raise store_error("removing", Path(entry.path), err) from err
+            raise store_error("removing", path, err) from err
         removed += 1
     return removed
+
+
+# Directory -> (its mtime, the names in it that look like our temp files).
+# At start every zone asks about its own directory; with 10,000 zone files
+# in one directory, listing it once per zone was quadratic (a 10,000-zone
+# restart took minutes). The directory's mtime changes whenever an entry
+# comes or goes, so an unchanged mtime means the cached names still hold.
+_listings: dict[Path, tuple[int, tuple[str, ...]]] = {}
+_listings_lock = threading.Lock()
+
+
+def _temp_names(directory: Path) -> tuple[str, ...]:
+    try:
+        mtime = directory.stat().st_mtime_ns
+    except FileNotFoundError:
+        return ()
+    except OSError as err:
+        raise store_error("listing", directory, err) from err
+    with _listings_lock:
+        cached = _listings.get(directory)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        try:
+            names = tuple(
+                entry.name
+                for entry in os.scandir(directory)
+                if entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX)
+            )
+        except FileNotFoundError:
+            return ()
+        except OSError as err:
+            raise store_error("listing", directory, err) from err
+        _listings[directory] = (mtime, names)
+        return names
