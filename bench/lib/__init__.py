@@ -1,0 +1,1 @@
+"""Helpers of the transfer benchmark (`bench/xfr.py`): processes, zones, servers."""
