@@ -117,7 +117,18 @@ def axfr_phase(
                 if round_ == 0 and label == smallest and tsig:
                     secondary.zone_file(zone).replace(compare / f"{kind}.db")
                 discard(work / name, keep)
-    return rows, _compare(compare, setup.large[smallest])
+    notes = _compare(compare, setup.large[smallest])
+    unexpected = [
+        row
+        for row in rows
+        if row["primary_saw"] != (["AXFR TSIG"] if row["tsig"] else ["AXFR"])
+    ]
+    if unexpected:
+        notes.append(
+            f"{len(unexpected)} run(s) where the primary did not log exactly one "
+            "AXFR, signed when asked: see primary_saw in the JSON."
+        )
+    return rows, notes
 
 
 def _axfr_text(name: str, row: dict[str, Any]) -> str:
