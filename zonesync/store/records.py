@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, overload
+from typing import NamedTuple, Protocol, overload
 
 import dns.name
 import dns.rdata
@@ -124,25 +124,40 @@ def type_text(rdtype: int) -> str:
     return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
 
 
+class TextForm(NamedTuple):
+    """A dnspython record in presentation form: a TextRecord (see from_record)."""
+
+    owner: str
+    owner_wire: bytes
+    rdtype: int
+    rdclass: int
+    ttl: int
+    text: str
+    serial: int | None
+
+
+def from_record(record: Record) -> TextForm:
+    """The presentation form of a dnspython record, as the fast path gives it."""
+    name, ttl, rdata = record
+    serial = rdata.serial if isinstance(rdata, dns.rdtypes.ANY.SOA.SOA) else None
+    return TextForm(
+        name.to_text(),
+        name.to_digestable(),
+        rdata.rdtype,
+        rdata.rdclass,
+        ttl,
+        rdata.to_text(origin=None, relativize=False),
+        serial,
+    )
+
+
 def render(records: Iterable[Record]) -> str:
     """The zone file lines of `records`: `owner TTL CLASS TYPE rdata`."""
-    lines = []
-    last: dns.name.Name | None = None
-    owner = ""
-    for name, ttl, rdata in records:
-        if name is not last:  # an RRset's records share one Name object
-            owner = name.to_text()
-            last = name
-        text = rdata.to_text(origin=None, relativize=False)
-        lines.append(
-            f"{owner} {ttl} {class_text(rdata.rdclass)} "
-            f"{type_text(rdata.rdtype)} {text}\n"
-        )
-    return "".join(lines)
+    return render_text(map(from_record, records))
 
 
 def render_text(records: Iterable[TextRecord]) -> str:
-    """`render()` of records already in presentation form: the same lines."""
+    """The zone file lines of records in presentation form."""
     types: dict[int, str] = {}
     lines = []
     for record in records:

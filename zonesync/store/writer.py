@@ -7,7 +7,7 @@ more than `max-records`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 import dns.name
@@ -22,9 +22,9 @@ from zonesync.store.records import (
     TextRecord,
     ZoneInfo,
     class_text,
+    from_record,
     header,
     is_subdomain_wire,
-    render,
     render_text,
     to_record,
     type_text,
@@ -71,7 +71,6 @@ class ZoneWriter:
         self._soa: Record | None = None
         self._count = 0
         self._apex_ns = False
-        self._last_name: dns.name.Name | None = None
         self._origin_wire = origin.to_digestable()
         self._last_owner: bytes | None = None
 
@@ -82,7 +81,7 @@ class ZoneWriter:
 
     def add(self, records: Sequence[Record]) -> None:
         """Check and write `records`; ZoneContentError if one is not acceptable."""
-        self._write(records, self._check, render, records)
+        self._write([from_record(r) for r in records], records)
 
     def add_text(self, records: Sequence[TextRecord]) -> None:
         """`add()` for records already in presentation form (the AXFR fast path).
@@ -90,21 +89,17 @@ class ZoneWriter:
         The same checks and the same lines, with no dnspython object made
         (a memory zone's sink makes them as it keeps the records).
         """
-        self._write(records, self._check_text, render_text, AsRecords(records))
+        self._write(records, AsRecords(records))
 
     def _write(
-        self,
-        records: Sequence[T],
-        check: Callable[[Sequence[T]], None],
-        to_text: Callable[[Sequence[T]], str],
-        as_records: Sequence[Record],
+        self, records: Sequence[TextRecord], as_records: Sequence[Record]
     ) -> None:
         sink = self._open_sink()
         done = False
         try:
             starting = self._count == 0
-            check(records)
-            text = to_text(records)
+            self._check(records)
+            text = render_text(records)
             if starting and self._soa is not None:
                 text = header(self._origin, self._soa) + text
             sink.write(text, as_records)
@@ -113,48 +108,8 @@ class ZoneWriter:
             if not done:
                 self.abort()
 
-    def _check(self, records: Sequence[Record]) -> None:
-        origin = self._origin
-        rdclass = self._rdclass
-        limit = self._max_records
-        count = self._count
-        last = self._last_name
-        for name, ttl, rdata in records:
-            count += 1
-            if limit and count > limit:
-                raise self._fail(
-                    f"too many records (must not exceed {limit})",
-                    FailureReason.TOO_LARGE,
-                )
-            if name is not last:
-                if not name.is_subdomain(origin):
-                    raise self._fail(f"out-of-zone data: {name} is not in {origin}")
-                last = name
-            if rdata.rdclass != rdclass:
-                raise self._fail(
-                    f"{name}: class {class_text(rdata.rdclass)} record "
-                    f"in a class {class_text(rdclass)} zone"
-                )
-            rdtype = rdata.rdtype
-            if rdtype == dns.rdatatype.SOA:
-                if self._soa is not None:
-                    raise self._fail(f"more than one SOA record (another at {name})")
-                if name != origin:
-                    raise self._fail(f"SOA record at {name}, not at the apex {origin}")
-                if not isinstance(rdata, dns.rdtypes.ANY.SOA.SOA):
-                    raise self._fail(f"{name}: SOA record of unknown form")
-                self._soa = (name, ttl, rdata)
-            elif count == 1:
-                raise self._fail(
-                    f"first record is not the SOA ({name} {type_text(rdtype)})"
-                )
-            elif rdtype == dns.rdatatype.NS and not self._apex_ns and name == origin:
-                self._apex_ns = True
-        self._count = count
-        self._last_name = last
-
-    def _check_text(self, records: Sequence[TextRecord]) -> None:
-        """`_check()` on records in presentation form, by their wire names."""
+    def _check(self, records: Sequence[TextRecord]) -> None:
+        """BIND's checks on a transferred zone, by the records' wire names."""
         origin = self._origin
         origin_wire = self._origin_wire
         rdclass = self._rdclass

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import require_tool
 from zonesync.errors import FailureReason, StoreError, ZoneContentError
 from zonesync.store import atomic, zonefile
-from zonesync.store.records import render
+from zonesync.store.records import render_text
 from zonesync.store.zonefile import FileZone, IxfrDelta, MemoryZone, Record, ZoneInfo
 
 ORIGIN = dns.name.from_text("example.com.")
@@ -287,13 +287,12 @@ def test_max_records_stops_early(
     writer = zone.begin_axfr()
     writer.add(BASE[:5])
     rendered: list[int] = []
-    real_render = render
 
     def spy(records: list[Record]) -> str:
         rendered.append(len(records))
-        return real_render(records)
+        return render_text(records)
 
-    monkeypatch.setattr("zonesync.store.writer.render", spy)
+    monkeypatch.setattr("zonesync.store.writer.render_text", spy)
     with pytest.raises(
         ZoneContentError, match=r"too many records \(must not exceed 5\)"
     ) as info:
