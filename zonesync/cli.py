@@ -153,7 +153,7 @@ def _servers(config: Config, servers: tuple[object, ...]) -> str:
         assert isinstance(server, RemoteServer)
         text = f"{server.address}#{server.port or 53}"
         if server.key:
-            key = config.keys.get(server.key.lower().rstrip(".") + ".")
+            key = config.key(server.key)
             algorithm = (
                 key.algorithm.to_text(omit_final_dot=True) if key else "undefined"
             )

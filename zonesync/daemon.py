@@ -284,11 +284,7 @@ class Daemon:
         assert isinstance(remotes, tuple)
         targets = []
         for remote in remotes:
-            key = None
-            if remote.key:
-                key_id = remote.key.lower()
-                key_id = key_id if key_id.endswith(".") else key_id + "."
-                key = self.manager.config.keys.get(key_id)
+            key = self.manager.config.key(remote.key) if remote.key else None
             targets.append(NotifyTarget(str(remote.address), remote.port or 53, key))
         if not targets:
             raise ControlError(f"zone {label}: no also-notify targets")

@@ -31,6 +31,7 @@ from zonesync.config.model import (
     Server,
     Tls,
     TsigKey,
+    key_id,
 )
 
 BUILTIN_TLS = frozenset({"ephemeral", "none"})
@@ -145,10 +146,11 @@ class Definitions:
                 continue
             name = words[0]
             try:
-                canonical = dns.name.from_text(name).to_text().lower()
+                dns.name.from_text(name)
             except dns.exception.DNSException:
                 self.problems.add(st, f"key '{name}': is not a valid name")
                 continue
+            canonical = key_id(name)
             previous = outer.get(canonical) or keys.get(canonical)
             if previous is not None:
                 self.problems.add(
@@ -469,7 +471,7 @@ class Definitions:
                         if isinstance(s.items[0], Word)
                     ]
                 for word in key_words:
-                    canonical = _canonical_key(word)
+                    canonical = key_id(word)
                     if canonical not in keys and canonical not in self.keys:
                         self.problems.add(key_st, f"unknown key '{word}'")
                     elif key_name is None:
@@ -516,13 +518,6 @@ def port_after(words: list[str]) -> int | None:
         opts = _pairs(words[1:])
         port = opts.get("port")
     return int(port) if port is not None and port.isdigit() else None
-
-
-def _canonical_key(name: str) -> str:
-    try:
-        return dns.name.from_text(name).to_text().lower()
-    except dns.exception.DNSException:
-        return name.lower()
 
 
 def _parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+import dns.exception
 import dns.name
 import dns.rdataclass
 
@@ -322,6 +323,10 @@ class Config:
             f"{z.name_text} {z.class_text} {z.view} {z.type_text}" for z in self.zones
         ]
 
+    def key(self, name: str) -> TsigKey | None:
+        """The top-level key `name` as a config writes it (`xfr`, `"xfr."`), or None."""
+        return self.keys.get(key_id(name))
+
     def find_zone(self, name: str, view: str | None = None) -> list[ZoneConfig]:
         """Zones named `name` (compared as DNS names), optionally in one view."""
         target = dns.name.from_text(name)
@@ -330,3 +335,11 @@ class Config:
             for z in self.zones
             if z.name == target and (view is None or z.view == view)
         ]
+
+
+def key_id(name: str) -> str:
+    """How `Config.keys` names a key: absolute and lower-cased (`xfr.`)."""
+    try:
+        return dns.name.from_text(name).to_text().lower()
+    except dns.exception.DNSException:
+        return name.lower()

@@ -225,7 +225,7 @@ def endpoints_for(zone: ZoneConfig, config: Config) -> list[Endpoint]:
                 server = candidate
                 break
         key_name = remote.key or (server.keys if server else None)
-        key = config.keys.get(_key_id(key_name)) if key_name else None
+        key = config.key(key_name) if key_name else None
         v6 = remote.address.version == 6
         source_text = server.transfer_source if server else None
         if source_text is None:
@@ -244,11 +244,6 @@ def endpoints_for(zone: ZoneConfig, config: Config) -> list[Endpoint]:
             )
         )
     return out
-
-
-def _key_id(name: str) -> str:
-    text = name.lower()
-    return text if text.endswith(".") else text + "."
 
 
 def parse_source(text: str, v6: bool = False) -> tuple[str, int] | None:
