@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from tests.metrics_support import NOW, ZONE
 from zonesync.errors import FailureReason
 from zonesync.metrics import Metrics
 from zonesync.server.notify_in import NotifyResult
@@ -17,29 +18,7 @@ from zonesync.transfer.events import (
     TsigError,
     ZoneEvents,
 )
-from zonesync.transfer.snapshot import ZoneSnapshot
 
-NOW = 1_800_000_000.0
-
-ZONE = ZoneSnapshot(
-    view="_default",
-    zone="example.com",
-    serial=2026112101,
-    loaded=True,
-    expired=False,
-    refreshing=False,
-    last_refresh_at=NOW - 60,
-    last_transfer_at=NOW - 3600,
-    next_refresh_at=NOW + 300,
-    expires_at=NOW + 86400,
-    primary="192.0.2.1#53",
-    primary_serial=2026112102,
-    failures=0,
-    last_error=None,
-    records=120,
-    size_bytes=5210,
-    expire_seconds=1209600,
-)
 OTHER = dataclasses.replace(ZONE, view="inside", zone="example.org")
 LABELS = {"view": "_default", "zone": "example.com"}
 
