@@ -153,7 +153,7 @@ class SecondaryZone:
         state = self._state
         return ZoneSnapshot(
             view=self.config.view,
-            zone=self.config.name.to_text(omit_final_dot=True) or ".",
+            zone=self._zone_text,
             serial=info.serial if info else None,
             loaded=info is not None and not state.expired,
             expired=state.expired,
@@ -326,7 +326,7 @@ class SecondaryZone:
     def _values(self) -> dict[str, str]:
         serial = self._info.serial if self._info else None
         return {
-            "zone": self.config.name.to_text(omit_final_dot=True) or ".",
+            "zone": self._zone_text,
             "view": self.config.view,
             "file": str(self.config.file) if self.config.file else "",
             "serial": "" if serial is None else str(serial),
