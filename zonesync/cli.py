@@ -289,7 +289,6 @@ def run(
         metrics_per_zone=metrics_per_zone == "on",
         metrics_bind_compat=metrics_bind_compat,
         control=None if control == "off" else Path(control),
-        log_format=log_format,
     )
     try:
         asyncio.run(_run(settings))

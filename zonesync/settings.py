@@ -31,7 +31,6 @@ class Settings:
     metrics_per_zone: bool = True
     metrics_bind_compat: bool = False
     control: Path | None = None  # None: no control socket (the CLI has a default)
-    log_format: str = "text"
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -563,10 +563,3 @@ class SecondaryZone:
             accept_any_serial=self._force_axfr,
             events=self._events,
         )
-
-
-def failure_reason(err: BaseException) -> FailureReason:
-    """The metric reason for an error caught at the zone boundary."""
-    if isinstance(err, TransferError | StoreError):
-        return err.reason
-    return FailureReason.INTERNAL
