@@ -211,6 +211,48 @@ class AsRecords(Sequence[Record]):
         return map(to_record, self._records)
 
 
+class LineRecords(Sequence[Record]):
+    """The records of zone file lines as `render_text` writes them, made when read.
+
+    A zone file's sink never reads them; a memory zone keeps them.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    @functools.cached_property
+    def _lines(self) -> list[str]:
+        return self._text.split("\n")[:-1]
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | Sequence[Record]:
+        if isinstance(index, slice):
+            return [from_line(line) for line in self._lines[index]]
+        return from_line(self._lines[index])
+
+    def __iter__(self) -> Iterator[Record]:
+        return map(from_line, self._lines)
+
+
+def from_line(line: str) -> Record:
+    """The record of one line `owner TTL CLASS TYPE rdata` of ours.
+
+    The first four fields never hold a space: names are written with
+    spaces escaped (`\\032`).
+    """
+    owner, ttl, rdclass, rdtype, text = line.split(" ", 4)
+    rdata = dns.rdata.from_text(rdclass, rdtype, text)
+    return dns.name.from_text(owner), int(ttl), rdata
+
+
 def is_subdomain_wire(name: bytes, zone: bytes) -> bool:
     """Whether `name` is `zone` or below it; both lower-cased wire names.
 

@@ -18,6 +18,7 @@ import dns.rdtypes.ANY.SOA
 from zonesync.errors import FailureReason, ZoneContentError
 from zonesync.store.records import (
     AsRecords,
+    LineRecords,
     Record,
     TextRecord,
     ZoneInfo,
@@ -79,6 +80,11 @@ class ZoneWriter:
     ) -> ZoneContentError:
         return ZoneContentError(message, self._where, reason)
 
+    @property
+    def records(self) -> int:
+        """How many records were written so far."""
+        return self._count
+
     def add(self, records: Sequence[Record]) -> None:
         """Check and write `records`; ZoneContentError if one is not acceptable."""
         self._write([from_record(r) for r in records], records)
@@ -90,6 +96,31 @@ class ZoneWriter:
         (a memory zone's sink makes them as it keeps the records).
         """
         self._write(records, AsRecords(records))
+
+    def add_lines(self, text: str, count: int) -> None:
+        """Write `count` zone file lines of plain records, checked as they were read.
+
+        What fastwire.LineMode gives: records of the zone's class, below its
+        apex and not SOA, so only their number is left to check. They follow
+        the SOA (the first record), which `add_text` took.
+        """
+        sink = self._open_sink()
+        done = False
+        try:
+            if self._count == 0:
+                raise self._fail("first record is not the SOA")
+            total = self._count + count
+            if self._max_records and total > self._max_records:
+                raise self._fail(
+                    f"too many records (must not exceed {self._max_records})",
+                    FailureReason.TOO_LARGE,
+                )
+            self._count = total
+            sink.write(text, LineRecords(text))
+            done = True
+        finally:
+            if not done:
+                self.abort()
 
     def _write(
         self, records: Sequence[TextRecord], as_records: Sequence[Record]

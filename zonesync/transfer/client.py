@@ -37,7 +37,12 @@ from zonesync.errors import (
 )
 from zonesync.log import peer_text
 from zonesync.transfer.events import TsigError
-from zonesync.transfer.fastwire import FastMessage, parse_answers, validate_tsig
+from zonesync.transfer.fastwire import (
+    FastMessage,
+    LineMode,
+    parse_answers,
+    validate_tsig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,9 @@ SOA_TCP_SECONDS = 15.0
 EDNS_PAYLOAD = 1232
 # Connecting for a transfer: BIND's xfrin connect timeout is 30 s.
 CONNECT_SECONDS = 30.0
+# A transfer reply is read in chunks of up to this many bytes: what has
+# arrived, split into whole messages, goes to the writer thread at once.
+XFR_READ_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +177,7 @@ def parse_xfr_response(
     endpoint: Endpoint,
     tsig_ctx: TsigContext,
     first: bool,
+    mode: LineMode | None = None,
 ) -> tuple[FastMessage, TsigContext]:
     """Read one message of a transfer reply, verifying its TSIG.
 
@@ -177,10 +186,10 @@ def parse_xfr_response(
     multi-message mode over the raw wire (an unsigned message is covered by
     the next signature, RFC 8945 §5.3.1; the caller checks that the first
     and last are signed), then the reply's header and question. Returns the
-    message and the TSIG context for the next one.
+    message and the TSIG context for the next one. `mode`: see parse_answers.
     """
     try:
-        message = parse_answers(wire)
+        message = parse_answers(wire, mode)
         key = query.keyring if query.keyring else None
         tsig_ctx = validate_tsig(message, key, query.mac or b"", tsig_ctx)
     except TransferBroken as err:
@@ -403,7 +412,12 @@ async def _tcp_exchange(
 
 @dataclass(slots=True)
 class XfrStream:
-    """An open AXFR/IXFR connection; iterate `messages()` to read the reply."""
+    """An open AXFR/IXFR connection.
+
+    Iterate `messages()` to read the reply; or iterate `wires()` for its
+    messages raw, in batches, and `read()` each in order, in any one thread
+    at a time (issue 5: the parse is O(zone), so it runs off the event loop).
+    """
 
     endpoint: Endpoint
     query: dns.message.Message
@@ -415,34 +429,61 @@ class XfrStream:
     bytes_read: int = 0
     started_at: float = field(default_factory=time.monotonic)
     last: FastMessage | None = None
+    tsig_ctx: TsigContext = None
 
     async def messages(self) -> AsyncIterator[FastMessage]:
         """Each reply message, TSIG-verified, in order; stops at EOF."""
-        tsig_ctx: TsigContext = None
+        async for batch in self.wires():
+            for wire in batch:
+                yield self.read(wire)
+
+    async def wires(self) -> AsyncIterator[list[bytes]]:
+        """The reply's messages as they arrive, raw and unchecked; stops at EOF.
+
+        Each batch is every whole message received so far (up to
+        XFR_READ_BYTES at a time), so a fast primary costs one hand-off per
+        batch, not per message. Raises TransferError if the connection ends
+        inside a message, TransferTimeout after idle_seconds without data.
+        """
+        pending = b""
         while True:
             try:
                 async with asyncio.timeout(self.idle_seconds):
-                    header = await self.reader.read(2)
-                    if not header:
-                        return
-                    if len(header) == 1:
-                        header += await self.reader.readexactly(1)
-                    size = struct.unpack("!H", header)[0]
-                    wire = await self.reader.readexactly(size)
+                    chunk = await self.reader.read(XFR_READ_BYTES)
             except TimeoutError as err:
                 raise TransferTimeout("timed out (idle)", self.endpoint.text) from err
-            except (OSError, asyncio.IncompleteReadError) as err:
+            except OSError as err:
                 raise translate(err, self.endpoint) from err
-            first = self.messages_read == 0
-            message, tsig_ctx = parse_xfr_response(
-                wire, self.query, self.endpoint, tsig_ctx, first
-            )
-            if first:
-                require_tsig(message, self.endpoint)
-            self.messages_read += 1
-            self.bytes_read += len(wire)
-            self.last = message
-            yield message
+            if not chunk:
+                if pending:
+                    raise TransferError("unexpected end of input", self.endpoint.text)
+                return
+            data = pending + chunk if pending else chunk
+            batch = []
+            pos = 0
+            end = len(data)
+            while pos + 2 <= end:
+                size = data[pos] << 8 | data[pos + 1]
+                if pos + 2 + size > end:
+                    break
+                batch.append(data[pos + 2 : pos + 2 + size])
+                pos += 2 + size
+            pending = data[pos:]
+            if batch:
+                yield batch
+
+    def read(self, wire: bytes, mode: LineMode | None = None) -> FastMessage:
+        """The next message of the reply, from its wire: parsed, TSIG-verified."""
+        first = self.messages_read == 0
+        message, self.tsig_ctx = parse_xfr_response(
+            wire, self.query, self.endpoint, self.tsig_ctx, first, mode
+        )
+        if first:
+            require_tsig(message, self.endpoint)
+        self.messages_read += 1
+        self.bytes_read += len(wire)
+        self.last = message
+        return message
 
     def check_last_signed(self) -> None:
         """The last message of a keyed transfer must carry a TSIG."""

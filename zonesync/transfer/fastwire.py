@@ -43,6 +43,7 @@ import dns.tsig
 import dns.wire
 
 from zonesync.errors import FailureReason, TransferBroken
+from zonesync.store.records import class_text, is_subdomain_wire, type_text
 
 TsigContext = dns.tsig.HMACTSig | dns.tsig.GSSTSig | None
 
@@ -101,11 +102,29 @@ class FastMessage:
     tsig_start: int | None = None  # offset of the TSIG RR, for dns.tsig.validate
     tsig_owner: dns.name.Name | None = None
     tsig: dns.rdtypes.ANY.TSIG.TSIG | None = None
+    # In line mode: the zone file lines of the first `line_count` answers,
+    # which `answers` then leaves out (it holds the ones after them).
+    lines: str = ""
+    line_count: int = 0
 
     @property
     def had_tsig(self) -> bool:
         """Whether the message carried a TSIG RR."""
         return self.tsig is not None
+
+
+@dataclass(frozen=True, slots=True)
+class LineMode:
+    """Ask `parse_answers` for zone file lines: the bulk of a full zone.
+
+    The leading answers that are plain zone data (of the zone's class, owned
+    below its apex, and not SOA) come as the lines `render_text` would write
+    for them, with no WireRecord made; from the first other one on, the
+    answers come as WireRecords, for the transfer's and the store's checks.
+    """
+
+    zone_wire: bytes  # the zone's name, lower-cased wire (to_digestable)
+    rdclass: int
 
 
 def _broken(message: str) -> TransferBroken:
@@ -380,20 +399,143 @@ def _records(
     return pos
 
 
-def parse_answers(wire: bytes) -> FastMessage:
+# "IN A" for each class and type met, for the zone file lines.
+_KINDS: dict[tuple[int, int], str] = {}
+
+
+def _kind(rdclass: int, rdtype: int) -> str:
+    kind = _KINDS.get((rdclass, rdtype))
+    if kind is None:
+        kind = _KINDS[rdclass, rdtype] = f"{class_text(rdclass)} {type_text(rdtype)}"
+    return kind
+
+
+def _lines(
+    wire: bytes, pos: int, count: int, names: dict[int, _Name], mode: LineMode
+) -> tuple[list[str], int]:
+    """Zone file lines of the leading plain records of `count`; and where they end.
+
+    A record that is not plain data ends the lines, unread, for `_records`.
+    Owners take one of two quick paths, both checked as `_name` checks them:
+    most are a bare pointer to an owner before (`owners`: the offsets of
+    owners in the zone, not the apex, to their text), or one label and a
+    pointer to a name known to be in the zone (`zone_names`: offset to the
+    name's text with no root dot, its wire length and pointers followed).
+    """
+    zone_wire = mode.zone_wire
+    rdclass = mode.rdclass
+    readers = _READERS if rdclass == _IN else {}
+    kinds = {rdtype: kind for (c, rdtype), kind in _KINDS.items() if c == rdclass}
+    owners: dict[int, str] = {}
+    zone_names: dict[int, tuple[str, int, int]] = {}
+    plain = _NAME_PLAIN
+    unpack = _RR.unpack_from
+    ntoa = socket.inet_ntoa
+    size = len(wire)
+    out: list[str] = []
+    for _ in range(count):
+        start = pos
+        first = wire[pos]
+        owner = None
+        if first >= 0xC0:
+            owner = owners.get((first & 0x3F) << 8 | wire[pos + 1])
+            if owner is not None:
+                pos += 2
+        elif 0 < first < 64 and wire[pos + 1 + first] >= 0xC0:
+            ptr = pos + 1 + first
+            suffix = zone_names.get((wire[ptr] & 0x3F) << 8 | wire[ptr + 1])
+            if (
+                suffix is not None
+                and suffix[2] < _MAX_POINTERS
+                and suffix[1] + first < 255
+            ):
+                label = wire[pos + 1 : ptr]
+                if label.translate(None, plain):
+                    owner = "".join([_NAME_ESC[c] for c in label]) + "." + suffix[0]
+                else:
+                    owner = label.decode("ascii") + "." + suffix[0]
+                if suffix[2] + 1 < _MAX_POINTERS:
+                    owners[start] = owner
+                zone_names[start] = (owner, suffix[1] + first + 1, suffix[2] + 1)
+                pos = ptr + 2
+        if owner is None:
+            owner = _zone_owner(wire, pos, names, zone_wire, owners, zone_names)
+            if owner is None:
+                return out, start
+            pos = names[start][3]
+        rdtype, rrclass, ttl, rdlen = unpack(wire, pos)
+        if rrclass != rdclass or rdtype in (_SOA, _OPT, _TSIG):
+            return out, start
+        pos += 10
+        end = pos + rdlen
+        if end > size:
+            raise IndexError
+        if ttl > _MAX_TTL:
+            ttl = 0
+        text: str | None
+        if rdtype == 1 and rdlen == 4 and rdclass == _IN:
+            text = ntoa(wire[pos:end])
+        else:
+            reader = readers.get(rdtype)
+            text = reader(wire, pos, end, names) if reader is not None else None
+            if text is None:
+                rdata = _rdata(wire, pos, rdlen, rdclass, rdtype)
+                text = rdata.to_text(origin=None, relativize=False)
+        kind = kinds.get(rdtype)
+        if kind is None:
+            kind = kinds[rdtype] = _kind(rdclass, rdtype)
+        out.append(f"{owner} {ttl} {kind} {text}\n")
+        pos = end
+    return out, pos
+
+
+def _zone_owner(
+    wire: bytes,
+    start: int,
+    names: dict[int, _Name],
+    zone_wire: bytes,
+    owners: dict[int, str],
+    zone_names: dict[int, tuple[str, int, int]],
+) -> str | None:
+    """The owner at `start` by `_name`, if in the zone and not its apex; else None.
+
+    Names found in the zone are remembered for `_lines`' quick paths, and so
+    is the name a first label's pointer points to.
+    """
+    text, lower, hops, end = _name(wire, start, names)
+    if not is_subdomain_wire(lower, zone_wire):
+        return None
+    tail = "" if text == _ROOT_TEXT else text
+    zone_names[start] = (tail, len(lower), hops)
+    count = wire[start]
+    if 0 < count < 64 and end == start + count + 3:  # one label and a pointer
+        target = (wire[end - 2] & 0x3F) << 8 | wire[end - 1]
+        suffix = names[target]
+        if is_subdomain_wire(suffix[1], zone_wire):
+            tail = "" if suffix[0] == _ROOT_TEXT else suffix[0]
+            zone_names[target] = (tail, len(suffix[1]), suffix[2])
+    if lower == zone_wire:
+        return None
+    if hops < _MAX_POINTERS:
+        owners[start] = text
+    return text
+
+
+def parse_answers(wire: bytes, mode: LineMode | None = None) -> FastMessage:
     """Read one reply of a zone transfer; raises TransferBroken if malformed.
 
     The authority section is read and checked but not returned; in the
     additional section an OPT RR (RFC 6891) gives the extended rcode and the
     TSIG RR, which must be last (RFC 8945 §5.1), is kept for `validate_tsig`.
+    With a `mode`, the leading plain answers come as zone file lines.
     """
     try:
-        return _parse(wire)
+        return _parse(wire, mode)
     except (IndexError, struct.error) as err:
         raise _broken("message truncated") from err
 
 
-def _parse(wire: bytes) -> FastMessage:
+def _parse(wire: bytes, mode: LineMode | None) -> FastMessage:
     ident, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
     names: dict[int, _Name] = {}
     pos = 12
@@ -403,8 +545,11 @@ def _parse(wire: bytes) -> FastMessage:
         qtype, qclass = _QUESTION.unpack_from(wire, pos)
         question.append((qname, qtype, qclass))
         pos += 4
+    lines: list[str] = []
+    if mode is not None:
+        lines, pos = _lines(wire, pos, ancount, names, mode)
     answers: list[WireRecord] = []
-    pos = _records(wire, pos, ancount, names, answers)
+    pos = _records(wire, pos, ancount - len(lines), names, answers)
     pos = _records(wire, pos, nscount, names, [])
     ednsflags = 0
     have_opt = False
@@ -444,6 +589,8 @@ def _parse(wire: bytes) -> FastMessage:
         tsig_start,
         tsig_owner,
         tsig,
+        "".join(lines),
+        len(lines),
     )
 
 

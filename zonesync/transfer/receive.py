@@ -39,6 +39,7 @@ from zonesync.transfer.client import (
     make_query,
 )
 from zonesync.transfer.events import TransferOutcome, ZoneEvents
+from zonesync.transfer.fastwire import LineMode
 from zonesync.transfer.soa import serial_gt
 from zonesync.transfer.xfrin import XfrIn, XfrKind
 
@@ -114,19 +115,15 @@ async def receive(
                     ixfr_soa.serial if ixfr_soa is not None else None,
                     endpoint.text,
                 )
-                async for message in stream.messages():
-                    tlog.debug("received message %d", stream.messages_read)
-                    check_rcode(message, endpoint)
-                    kind_before = machine.kind
-                    records = machine.feed(message)
-                    if kind_before is None and machine.kind is not None:
-                        _check_serial(machine, held, endpoint, tlog, accept_any_serial)
-                    if records:
-                        if writer is None:
-                            writer = await in_thread(
-                                store.begin_axfr, on_cancel=ZoneWriter.abort
-                            )
-                        await in_thread(writer.add_text, records)
+                # Messages are read, checked and written in a thread, a
+                # batch of them per hop (issue 5: nothing O(zone) on the
+                # event loop); the loop only reads the socket meanwhile.
+                reader = _Reader(stream, machine, store, tlog, held, accept_any_serial)
+                async for batch in stream.wires():
+                    try:
+                        await in_thread(reader.take, batch)
+                    finally:
+                        writer = reader.writer
                     if machine.done:
                         break
                 machine.finish()
@@ -208,6 +205,54 @@ async def in_thread(
         if on_cancel is not None and not future.cancelled() and not future.exception():
             on_cancel(future.result())
         raise
+
+
+class _Reader:
+    """Takes the reply's messages in order, in a worker thread: see receive()."""
+
+    def __init__(
+        self,
+        stream: XfrStream,
+        machine: XfrIn,
+        store: FileZone | MemoryZone,
+        tlog: logging.LoggerAdapter[logging.Logger],
+        held: int | None,
+        accept_any_serial: bool,
+    ) -> None:
+        self.stream = stream
+        self.machine = machine
+        self.store = store
+        self.tlog = tlog
+        self.held = held
+        self.accept_any_serial = accept_any_serial
+        self.writer: ZoneWriter | None = None
+        zone_wire = machine.zone.to_digestable()
+        self.mode = LineMode(zone_wire, machine.rdclass)
+
+    def take(self, batch: list[bytes]) -> None:
+        """Read, check and write each message, up to the end of the reply."""
+        stream = self.stream
+        machine = self.machine
+        endpoint = stream.endpoint
+        for wire in batch:
+            message = stream.read(wire, self.mode if machine.streaming else None)
+            self.tlog.debug("received message %d", stream.messages_read)
+            check_rcode(message, endpoint)
+            kind_before = machine.kind
+            records = machine.feed(message)
+            if kind_before is None and machine.kind is not None:
+                _check_serial(
+                    machine, self.held, endpoint, self.tlog, self.accept_any_serial
+                )
+            if message.line_count or records:
+                if self.writer is None:
+                    self.writer = self.store.begin_axfr()
+                if message.line_count:
+                    self.writer.add_lines(message.lines, message.line_count)
+                if records:
+                    self.writer.add_text(records)
+            if machine.done:
+                return
 
 
 def _check_serial(

@@ -78,11 +78,28 @@ class XfrIn:
         """Whether the reply is complete."""
         return self._state is _State.DONE
 
+    @property
+    def streaming(self) -> bool:
+        """Whether the next message may come in line mode (fastwire.LineMode).
+
+        In the body of a full zone, plain records need nothing of the state
+        machine: they are written as they come.
+        """
+        return self._state is _State.FULL
+
     def feed(self, message: FastMessage) -> list[WireRecord]:
-        """Take one message; return the full-zone records it carries, in order."""
+        """Take one message; return the full-zone records it carries, in order.
+
+        The zone file lines of a message read in line mode (only while
+        `streaming`) come before these records; they are only counted here.
+        """
         out: list[WireRecord] = []
         self._message = message
         self._parsed = None
+        if message.line_count:
+            if self._state is not _State.FULL:
+                raise AssertionError("a message in line mode outside a full zone")
+            self.records += message.line_count
         rdclass = self.rdclass
         zone_wire = self._zone_wire
         for index, record in enumerate(message.answers):
@@ -118,6 +135,7 @@ class XfrIn:
         """
         if self._parsed is None:
             assert self._message is not None
+            assert not self._message.line_count
             parsed = dns.message.from_wire(
                 self._message.wire, keyring=False, one_rr_per_rrset=True
             )

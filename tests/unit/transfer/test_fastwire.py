@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from zonesync.errors import FailureReason, TransferBroken
-from zonesync.transfer.fastwire import parse_answers, validate_tsig
+from zonesync.store.records import TextForm, is_subdomain_wire, render_text
+from zonesync.transfer.fastwire import LineMode, parse_answers, validate_tsig
 
 ZONE = dns.name.from_text("example.com.")
 H32 = "ab" * 32
@@ -182,9 +183,43 @@ def by_fastwire(wire):
     ]
 
 
+def in_line_mode(wire, zone=ZONE, rdclass=dns.rdataclass.IN):
+    """The zone file text of a message read in line mode, and its line count."""
+    message = parse_answers(wire, LineMode(zone.to_digestable(), rdclass))
+    return message.lines + render_text(message.answers), message.line_count
+
+
+def plain_prefix(records, zone=ZONE, rdclass=dns.rdataclass.IN):
+    """How many leading records line mode must give as lines."""
+    zone_wire = zone.to_digestable()
+    count = 0
+    for owner, rdtype, rrclass, _, _ in records:
+        owner_wire = dns.name.from_text(owner).to_digestable()
+        if (
+            rrclass != rdclass
+            or rdtype == dns.rdatatype.SOA
+            or owner_wire == zone_wire
+            or not is_subdomain_wire(owner_wire, zone_wire)
+        ):
+            break
+        count += 1
+    return count
+
+
+def rendered(records):
+    return render_text(
+        TextForm(owner, b"", rdtype, rdclass, ttl, text, None)
+        for owner, rdtype, rdclass, ttl, text in records
+    )
+
+
 def assert_same(wire):
+    """fastwire reads `wire` as dnspython does, records and zone file lines."""
     expected = by_dnspython(wire)
     assert by_fastwire(wire) == expected
+    text, count = in_line_mode(wire)
+    assert text == rendered(expected)
+    assert count == plain_prefix(expected)
     return expected
 
 
@@ -369,7 +404,13 @@ def test_mutated_messages_are_refused_or_read_as_dnspython_reads_them(data):
         at = data.draw(st.integers(4, len(wire) - 1))
         wire[at] = data.draw(st.integers(0, 255))
     mutated = bytes(wire)
-    assert outcome(by_fastwire, mutated) == outcome(by_dnspython, mutated)
+    expected = outcome(by_dnspython, mutated)
+    assert outcome(by_fastwire, mutated) == expected
+    lines = outcome(in_line_mode, mutated)
+    if expected == "refused":
+        assert lines == "refused"
+    else:
+        assert lines == (rendered(expected), plain_prefix(expected))
 
 
 HAND_WRITTEN = ["A", "AAAA", "NS", "CNAME", "PTR", "DNAME", "MX", "TXT", "SPF", "SRV"]
@@ -385,7 +426,10 @@ def with_rdata(rdtype, data):
 
 
 def same_outcome(wire):
-    assert outcome(by_fastwire, wire) == outcome(by_dnspython, wire)
+    expected = outcome(by_dnspython, wire)
+    assert outcome(by_fastwire, wire) == expected
+    lines = outcome(lambda w: in_line_mode(w)[0], wire)
+    assert lines == ("refused" if expected == "refused" else rendered(expected))
 
 
 @pytest.mark.parametrize("rdtype", HAND_WRITTEN)
@@ -410,6 +454,8 @@ def refused(wire):
     with pytest.raises(TransferBroken) as caught:
         parse_answers(wire)
     assert caught.value.reason is FailureReason.MALFORMED
+    with pytest.raises(TransferBroken):
+        in_line_mode(wire)
     assert outcome(by_dnspython, wire) == "refused"
     return str(caught.value)
 
@@ -464,6 +510,67 @@ def test_a_chain_of_16_pointers_is_read_and_17_refused():
     assert parse_answers(wire).question[-1][0] == b"\x03com\x00"
     assert outcome(by_dnspython, wire) == []
     assert "pointers" in refused(pointer_chain(17))
+
+
+def owner_chain(hops, labelled):
+    """An AXFR message of A records whose owner k points at owner k-1.
+
+    The first owner is `a.` and a pointer to the zone in the question;
+    each next one is a bare pointer, or a label and a pointer (`labelled`).
+    """
+    header = struct.pack("!6H", 1, 0x8400, 1, hops + 1, 0, 0)
+    wire = header + ZONE.to_wire() + b"\x00\xfc\x00\x01"
+    previous = len(wire)
+    wire += b"\x01a\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + bytes(4)
+    for i in range(hops):
+        here = len(wire)
+        label = bytes((1, 97 + i % 26)) if labelled else b""
+        wire += label + struct.pack("!H", 0xC000 | previous)
+        wire += struct.pack("!HHIH", 1, 1, 300, 4) + bytes((10, 0, 0, i))
+        previous = here
+    return wire
+
+
+@pytest.mark.parametrize("labelled", [False, True], ids=["bare", "labelled"])
+def test_owner_chains_read_as_dnspython_reads_them_in_line_mode(labelled):
+    # The last owner of a chain of `hops` is hops + 1 pointers from the
+    # question: at most 16 are allowed (dns.name.from_wire_parser).
+    for hops in (1, 2, 3, 14, 15):
+        assert_same(owner_chain(hops, labelled))
+    assert outcome(in_line_mode, owner_chain(15, labelled))[1] == 16
+    for hops in (16, 17, 20):
+        same_outcome(owner_chain(hops, labelled))
+        wire = owner_chain(hops, labelled)
+        assert outcome(in_line_mode, wire) == "refused"
+
+
+def test_line_mode_stops_at_the_first_record_that_is_not_plain_data():
+    entries = [
+        ("a.example.com.", "A", "192.0.2.1"),
+        ("b.a.example.com.", "TXT", '"x"'),
+        ("example.com.", "NS", "ns.example.com."),  # the apex
+        ("c.example.com.", "A", "192.0.2.3"),
+    ]
+    wire = reply(rrsets(entries))
+    message = parse_answers(wire, LineMode(ZONE.to_digestable(), 1))
+    assert message.line_count == 2
+    assert message.lines == (
+        'a.example.com. 3600 IN A 192.0.2.1\nb.a.example.com. 3600 IN TXT "x"\n'
+    )
+    assert [r.owner for r in message.answers] == ["example.com.", "c.example.com."]
+    for stop in [
+        ("other.example.", "A", "192.0.2.1"),
+        ("x.example.com.", "SOA", EXAMPLES["SOA"]),
+        ("example.com.", "A", "192.0.2.1"),
+    ]:
+        message = parse_answers(
+            reply(rrsets([entries[0], stop, entries[3]])),
+            LineMode(ZONE.to_digestable(), 1),
+        )
+        assert message.line_count == 1
+        assert len(message.answers) == 2
+    chaos = parse_answers(wire, LineMode(ZONE.to_digestable(), 3))
+    assert chaos.line_count == 0
 
 
 def test_label_of_64_octets_is_refused():
