@@ -76,6 +76,15 @@ def state_path(state_dir: Path, view: str, zone: dns.name.Name) -> Path:
     return state_dir / f"{_escape(view)}@{_escape(zone_text)}.json"
 
 
+def journal_path(state_dir: Path, view: str, zone: dns.name.Name) -> Path:
+    """The IXFR journal of `zone` in `view`: the state file's name, `.jnl`.
+
+    In the state directory, not beside the zone file, where BIND would load
+    it as its own journal (`<file>.jnl`).
+    """
+    return state_path(state_dir, view, zone).with_suffix(".jnl")
+
+
 def _optional(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     value = data.get(key)
     if value is None:

@@ -2,17 +2,22 @@
 
 A zone with a `file` is written as a text master file that BIND's `named`
 loads (the format is in `records.py`), published atomically as BIND 9.18
-dumps zones (see `atomic.py`), so the target is never a partial file. A zone
-without `file` is kept in memory only, as BIND does.
+dumps zones (see `atomic.py`), so the target is never a partial file. An
+IXFR is first made durable in the zone's journal (`journal.py`) and merged
+into the file afterwards (`rewrite()`), as BIND and Knot do. A zone without
+`file` is kept in memory only, as BIND does.
 
 Everything here blocks; the daemon calls it through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +31,12 @@ import dns.zone
 from zonesync.errors import FailureReason, StoreError, ZoneContentError
 from zonesync.store.atomic import AtomicFile, remove_stale_temp_files, store_error
 from zonesync.store.ixfr import IxfrPlan
+from zonesync.store.journal import (
+    dump_journal,
+    load_journal,
+    remove_journal,
+    serial_chain,
+)
 from zonesync.store.records import (
     HEADER_LINES,
     MARKER,
@@ -40,23 +51,71 @@ from zonesync.store.records import (
 )
 from zonesync.store.writer import ZoneWriter
 
-__all__ = ["FileZone", "IxfrDelta", "MemoryZone", "Record", "ZoneInfo", "ZoneWriter"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FileZone",
+    "IxfrDelta",
+    "MemoryZone",
+    "Record",
+    "Rewrite",
+    "ZoneInfo",
+    "ZoneWriter",
+]
 
 _READ_BYTES = 1 << 20
 
+# One lock per zone file path, held while the file (and with it the journal
+# of what it lacks) is replaced: a zone restarted by a reconfig is a new
+# FileZone, and must not publish while the old one's rewrite still runs.
+_file_locks: dict[Path, threading.Lock] = {}
+_file_locks_lock = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    with _file_locks_lock:
+        return _file_locks.setdefault(path, threading.Lock())
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """How one rewrite of a zone file from its journal ended."""
+
+    from_serial: int  # the file's serial before
+    to_serial: int  # the newest journaled serial, the file's after a success
+    sequences: int  # difference sequences applied
+    generation: int  # FileZone.generation when it started
+    info: ZoneInfo | None  # the new file's figures; None if it failed
+    error: ZoneContentError | None = None  # why the sequences do not apply
+
 
 class _FileSink:
-    def __init__(self, target: Path) -> None:
-        self._file = AtomicFile(target)
+    def __init__(self, zone: FileZone) -> None:
+        self._zone = zone
+        self._file = AtomicFile(zone.path)
 
     def write(self, text: str, records: Sequence[Record]) -> None:
-        self._file.write(text)
+        self._file.write(text)  # never reads `records`: lines may be made lazily
 
     def publish(self) -> int:
-        return self._file.publish()
+        return self._zone._publish_full(self._file)
 
     def discard(self) -> None:
         self._file.discard()
+
+
+class _FileZoneWriter(ZoneWriter):
+    """A ZoneWriter that gives its FileZone the figures of the zone published."""
+
+    def __init__(self, zone: FileZone) -> None:
+        super().__init__(
+            zone.origin, zone.rdclass, zone.max_records, str(zone.path), _FileSink(zone)
+        )
+        self._zone = zone
+
+    def commit(self) -> ZoneInfo:
+        """Check the zone as a whole and publish it atomically."""
+        return self._zone._loaded(super().commit())
 
 
 class FileZone:
@@ -75,6 +134,15 @@ class FileZone:
         self.max_records = max_records
         self.rdclass = rdclass
         self._origin_text = origin.to_text()
+        self.journal: Path | None = None  # set by open_journal()
+        self._file_lock = _file_lock(path)
+        # Guards the journal file and the fields below; never held while the
+        # zone file is read or written, so an IXFR is journaled during a rewrite.
+        self._journal_lock = threading.Lock()
+        self._pending: tuple[IxfrDelta, ...] = ()  # journaled, not in the file
+        self._file_info: ZoneInfo | None = None  # the file's, when known
+        self._tip_info: ZoneInfo | None = None  # the newest version's
+        self.generation = 0  # one more at each full zone published
 
     def _fail(
         self, message: str, reason: FailureReason = FailureReason.MALFORMED
@@ -107,7 +175,7 @@ class FileZone:
                         count += chunk.count(b"\n")
                         size += len(chunk)
                     self._check_size(count - HEADER_LINES)
-                    return zone_info(soa, count - HEADER_LINES, size)
+                    return self._loaded(zone_info(soa, count - HEADER_LINES, size))
             records, size = self._load_foreign()
         except FileNotFoundError:
             return None
@@ -116,7 +184,14 @@ class FileZone:
         except OSError as err:
             raise store_error("reading", self.path, err) from err
         self._check_size(len(records))
-        return zone_info(records[0], len(records), size)
+        return self._loaded(zone_info(records[0], len(records), size))
+
+    def _loaded(self, info: ZoneInfo) -> ZoneInfo:
+        with self._journal_lock:
+            self._file_info = info
+            if not self._pending:
+                self._tip_info = info
+        return info
 
     def _is_ours(self, first: bytes) -> bool:
         words = first.decode("utf-8", "replace").split()
@@ -197,13 +272,14 @@ class FileZone:
 
     def begin_axfr(self) -> ZoneWriter:
         """Start writing a full zone to a temporary file beside the target."""
-        sink = _FileSink(self.path)
-        return ZoneWriter(
-            self.origin, self.rdclass, self.max_records, str(self.path), sink
-        )
+        return _FileZoneWriter(self)
 
     def apply_ixfr(self, deltas: Sequence[IxfrDelta]) -> ZoneInfo:
         """Apply RFC 1995 difference sequences and publish the result atomically."""
+        with self._file_lock:
+            return self._apply(deltas)
+
+    def _apply(self, deltas: Sequence[IxfrDelta]) -> ZoneInfo:
         if not deltas:
             return self._require_loaded()
         plan = IxfrPlan(self.origin, self.rdclass, deltas, str(self.path))
@@ -211,7 +287,7 @@ class FileZone:
             with self.path.open(encoding="utf-8") as src:
                 lines = [src.readline() for _ in range(HEADER_LINES + 1)]
                 if self._is_ours(lines[0].encode()) and lines[2].endswith("\n"):
-                    return self._apply_streaming(plan, src, lines[2])
+                    return self._loaded(self._apply_streaming(plan, src, lines[2]))
             records, _size = self._load_foreign()
         except FileNotFoundError as err:
             raise StoreError(
@@ -222,9 +298,15 @@ class FileZone:
         except OSError as err:
             raise store_error("reading", self.path, err) from err
         result = plan.apply(records)
-        writer = self.begin_axfr()
-        writer.add(result)
-        return writer.commit()
+        with AtomicFile(self.path) as out:
+            out.write(header(self.origin, plan.new_soa) + render(result))
+            self._check_size(len(result))
+            if not any(
+                r[2].rdtype == dns.rdatatype.NS and r[0] == self.origin for r in result
+            ):
+                raise self._fail("has no NS records")
+            size = out.publish()
+        return self._loaded(zone_info(plan.new_soa, len(result), size))
 
     def _require_loaded(self) -> ZoneInfo:
         info = self.load()
@@ -267,6 +349,154 @@ class FileZone:
             out.write(render(merged))
             size = out.publish()
         return zone_info(plan.new_soa, count, size)
+
+    # -- the journal ---------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """How many journaled difference sequences the zone file lacks."""
+        return len(self._pending)
+
+    def _publish_full(self, out: AtomicFile) -> int:
+        """Publish a full zone (an AXFR): it supersedes the journal."""
+        with self._file_lock:
+            size = out.publish()
+            with self._journal_lock:
+                self.generation += 1
+                self._pending = ()
+                self._file_info = self._tip_info = None  # the writer's commit sets them
+                # After the rename: should the removal fail or a crash come
+                # first, the next start finds the new file's serial outside
+                # the journal's chain and discards it.
+                if self.journal is not None:
+                    try:
+                        remove_journal(self.journal)
+                    except StoreError as err:
+                        log.warning("stale journal left: %s", err)
+        return size
+
+    def commit_ixfr(self, deltas: Sequence[IxfrDelta]) -> ZoneInfo:
+        """Make the IXFR's sequences the zone's newest version.
+
+        With a journal (open_journal()), they are checked as far as they can
+        be without the zone's data (IxfrPlan: SOAs at the apex, data in the
+        zone and of its class, no SOA among the differences, the chain from
+        the newest version held) and journaled durably; `rewrite()` merges
+        them into the file later. The figures returned count the records
+        as if every deletion and addition applied; rewrite() makes them exact.
+        Without a journal they are applied to the file at once.
+        """
+        if self.journal is None:
+            return self.apply_ixfr(deltas)
+        if self._tip_info is None:
+            self._require_loaded()
+        if not deltas:
+            assert self._tip_info is not None
+            return self._tip_info
+        plan = IxfrPlan(self.origin, self.rdclass, deltas, str(self.path))
+        with self._journal_lock:
+            base = self._tip_info
+            assert base is not None
+            plan.check_serial(base.serial)
+            records = base.records + sum(len(d.added) - len(d.deleted) for d in deltas)
+            self._check_size(records)
+            info = zone_info(plan.new_soa, records, base.size_bytes)
+            pending = self._pending + tuple(deltas)
+            dump_journal(self.journal, self.origin, self.rdclass, pending)
+            self._pending = pending
+            self._tip_info = info
+        return info
+
+    def open_journal(self, path: Path, info: ZoneInfo | None) -> Rewrite | None:
+        """Use `path` as the zone's journal; replay onto the file what it holds.
+
+        `info` is the file's, as load() gave it (None: no file). The
+        sequences after the file's serial are applied and the journal is
+        removed; one whose chain does not hold the file's serial is
+        discarded with a warning. None when nothing was replayed. A replay
+        that does not apply raises ZoneContentError (the journal is removed,
+        the file kept).
+        """
+        with self._file_lock:
+            self.journal = path
+            deltas = load_journal(path, self.origin, self.rdclass)
+            if not deltas:
+                remove_journal(path)  # none, empty, or unusable (warned)
+                return None
+            chain = serial_chain(deltas)
+            if info is None or info.serial not in chain:
+                file_serial = "none" if info is None else str(info.serial)
+                log.warning(
+                    "ignoring journal %s: serials %d to %d, the zone file's is %s",
+                    path,
+                    chain[0],
+                    chain[-1],
+                    file_serial,
+                )
+                remove_journal(path)
+                return None
+            # A crash between a rewrite's rename and the journal's update
+            # leaves a file past the chain's start: replay what it lacks.
+            rest = deltas[chain.index(info.serial) :]
+            new_info = None
+            try:
+                if rest:
+                    new_info = self._apply(rest)
+            except ZoneContentError:
+                remove_journal(path)
+                raise
+            # Any other failure (StoreError) keeps the journal for the next start.
+            remove_journal(path)
+            if new_info is None:
+                return None
+            return Rewrite(
+                info.serial, new_info.serial, len(rest), self.generation, new_info
+            )
+
+    def rewrite(self) -> Rewrite | None:
+        """Merge every journaled sequence into the zone file and publish it.
+
+        None when nothing is pending. Sequences journaled meanwhile stay for
+        the next rewrite. If the sequences do not apply, the file is left
+        as it was and the error returned: the caller decides (discard_journal()).
+        """
+        with self._file_lock:
+            with self._journal_lock:
+                pending, generation = self._pending, self.generation
+            if not pending:
+                return None
+            assert self.journal is not None  # only commit_ixfr() makes it pending
+            chain = serial_chain(pending)
+            try:
+                info = self._apply(pending)
+            except ZoneContentError as err:
+                return Rewrite(chain[0], chain[-1], len(pending), generation, None, err)
+            with self._journal_lock:
+                self._pending = self._pending[len(pending) :]
+                if not self._pending:
+                    self._tip_info = info
+                try:
+                    dump_journal(self.journal, self.origin, self.rdclass, self._pending)
+                except StoreError as err:
+                    # The file holds what was dropped; a stale journal is
+                    # replayed from the file's serial at the next start.
+                    log.warning("journal of %s not trimmed: %s", self.path, err)
+            return Rewrite(chain[0], chain[-1], len(pending), generation, info)
+
+    def discard_journal(self, generation: int) -> ZoneInfo | None:
+        """Drop every journaled sequence, back to the file's version.
+
+        Only if no full zone was published since `generation` (else None):
+        that one superseded the journal already.
+        """
+        with self._file_lock, self._journal_lock:
+            if self.generation != generation:
+                return None
+            self._pending = ()
+            self._tip_info = self._file_info
+            if self.journal is not None:
+                remove_journal(self.journal)
+            return self._file_info
 
     def remove_stale_temp_files(self) -> int:
         """Remove this zone's temporary files left by a crash; return how many."""
@@ -347,6 +577,10 @@ class MemoryZone:
         writer = self.begin_axfr()
         writer.add(result)
         return writer.commit()
+
+    def commit_ixfr(self, deltas: Sequence[IxfrDelta]) -> ZoneInfo:
+        """Apply the IXFR's sequences at once: a memory zone has no journal."""
+        return self.apply_ixfr(deltas)
 
     def remove_stale_temp_files(self) -> int:
         """Nothing to remove: a memory zone has no files."""
