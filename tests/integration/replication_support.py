@@ -19,7 +19,7 @@ from tests.integration.named import (
     make_zone,
     zone_records,
 )
-from tests.integration.zonesync_run import RunningDaemon, secondary_zone
+from tests.integration.zonesync_run import RunningDaemon, Secondary, secondary_zone
 
 ORIGIN = "example.com"
 LABEL = "example.com/IN"
@@ -40,6 +40,20 @@ def xfr_line(primary: NamedPrimary | str, message: str, label: str = LABEL) -> s
     """`transfer of '<label>' from <primary>: <message>` (message is a regex)."""
     address = primary if isinstance(primary, str) else primary.address
     return rf"^transfer of '{re.escape(label)}' from {re.escape(address)}: {message}"
+
+
+def rewritten_line(old: int, new: int, label: str = LABEL) -> str:
+    """zonesync's line once the zone file holds the journaled IXFRs (issue 5)."""
+    return zone_line(rf"zone file rewritten: serial {old} to {new}, ", label)
+
+
+def apply_failed_line(serial: int, back_to: int, label: str = LABEL) -> str:
+    """zonesync's line when journaled IXFRs do not apply to the zone file."""
+    return zone_line(
+        rf"journaled IXFR to serial {serial} does not apply to the zone file: .*;"
+        rf" journal discarded, back to serial {back_to}, retrying with AXFR$",
+        label,
+    )
 
 
 def served_line(client: str, message: str) -> str:
@@ -109,6 +123,17 @@ def assert_same_zone(
     assert zone_records(path, origin) == zone_records(
         primary.zone_path(origin, view), origin
     )
+
+
+def journal_file(
+    secondary: Secondary, origin: str = ORIGIN, view: str = "_default"
+) -> Path:
+    """Where zonesync journals IXFRs of `origin` not yet in its zone file."""
+    import dns.name
+
+    from zonesync.store.state import journal_path
+
+    return journal_path(secondary.state_dir, view, dns.name.from_text(origin))
 
 
 def assert_no_secret(zs: RunningDaemon, *keys: TsigKey) -> None:

@@ -29,9 +29,12 @@ from tests.integration.replication_support import (
     ORIGIN,
     XFR_SECONDS,
     MakePrimary,
+    apply_failed_line,
     assert_in_order,
     assert_no_secret,
     assert_same_zone,
+    journal_file,
+    rewritten_line,
     served_line,
     signed_zone_conf,
     start_primary,
@@ -185,6 +188,8 @@ async def test_ixfr_after_primary_notify(
             zone_line(r"notify from 127\.0\.0\.1#\d+: serial 2"), XFR_SECONDS, mark
         )
         await zs.wait_for_log(zone_line(r"transferred serial 2$"), XFR_SECONDS, mark)
+        # Durable in the journal first; the zone file is rewritten after.
+        await zs.wait_for_log(rewritten_line(1, 2), XFR_SECONDS, mark)
         assert_in_order(
             zs.log,
             [
@@ -193,6 +198,7 @@ async def test_ixfr_after_primary_notify(
                 xfr_line(primary, r"Transfer status: success$"),
                 xfr_line(primary, r"Transfer completed: .*\(serial 2\)$"),
                 zone_line(r"transferred serial 2$"),
+                rewritten_line(1, 2),
             ],
             mark,
         )
@@ -473,17 +479,27 @@ async def test_ixfr_that_does_not_apply_falls_back_to_axfr(
         await zs.wait_for_log(zone_line(r"loaded serial 1$"), XFR_SECONDS)
         mark, primary_mark = zs.log.mark(), primary.log.mark()
         await send_notify(zs.address, ORIGIN, 2)
-        await zs.wait_for_log(zone_line(r"transferred serial 2$"), XFR_SECONDS, mark)
+        # The IXFR is journaled (serial 2 durable); the rewrite finds the
+        # deletion of host3 does not apply: back to serial 1, and an AXFR.
+        await zs.wait_for_log(apply_failed_line(2, 1), XFR_SECONDS, mark)
+        failed = zs.log.index(apply_failed_line(2, 1), mark)
+        assert failed is not None
+        await zs.wait_for_log(zone_line(r"transferred serial 2$"), XFR_SECONDS, failed)
+        assert "WARNING" in zs.capture.levels_of(apply_failed_line(2, 1))
         assert_in_order(
             zs.log,
             [
                 xfr_line(primary, r"got incremental response$"),
-                xfr_line(primary, r"got .+, retrying with AXFR$"),
+                zone_line(r"transferred serial 2$"),
+                apply_failed_line(2, 1),
+                zone_line(r"Transfer started\.$"),
                 xfr_line(primary, r"got nonincremental response$"),
                 zone_line(r"transferred serial 2$"),
             ],
             mark,
         )
+        assert zs.log.search(rewritten_line(1, 2), mark) is None
+        assert not journal_file(secondary).exists()
         assert_in_order(
             primary.log,
             [

@@ -129,7 +129,9 @@ async def receive(
                 machine.finish()
                 stream.check_last_signed()
                 if machine.kind is XfrKind.IXFR:
-                    new_info = await in_thread(store.apply_ixfr, machine.deltas)
+                    # Journaled, not yet merged into a zone file (issue 5): the
+                    # caller has the file rewritten after the serial is durable.
+                    new_info = await in_thread(store.commit_ixfr, machine.deltas)
                 elif machine.kind is XfrKind.UP_TO_DATE:
                     new_info = None
                 else:

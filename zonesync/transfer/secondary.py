@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -32,8 +33,8 @@ from zonesync.errors import (
 )
 from zonesync.hooks import run_hook
 from zonesync.log import REFRESH_LOGGER, transfer_logger, zone_label, zone_logger
-from zonesync.store.state import ZoneState, dump_state, load_state
-from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo
+from zonesync.store.state import ZoneState, dump_state, journal_path, load_state
+from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
 from zonesync.transfer.client import (
     Endpoint,
     Network,
@@ -47,7 +48,7 @@ from zonesync.transfer.events import (
     TsigError,
     ZoneEvents,
 )
-from zonesync.transfer.receive import int_setting, receive, short_error
+from zonesync.transfer.receive import in_thread, int_setting, receive, short_error
 from zonesync.transfer.schedule import (
     TimerLimits,
     Timers,
@@ -280,6 +281,7 @@ class SecondaryZone:
         except StoreError as err:
             self.log.error("loading from master file failed: %s", err)
             info = None
+        info = await self._open_journal(info)
         now = self._clock()
         if info is None:
             self._state = ZoneState(failures=saved.failures if saved else 0)
@@ -498,6 +500,21 @@ class SecondaryZone:
     # -- one transfer -------------------------------------------------------------
 
     async def _transfer(self, endpoint: Endpoint, answer: SoaAnswer) -> None:
+        # Held until the new version is in the state, so that a failed
+        # rewrite's rollback (_rewrite_failed) never interleaves with it.
+        async with self._store_lock:
+            kind = await self._transfer_and_save(endpoint)
+        if kind is None:
+            return
+        if isinstance(self.store, FileZone) and self.store.pending:
+            # Journaled: on-update runs once the zone file holds it, since
+            # the hook tells the serving daemon to load the file.
+            self._rewrite_soon()
+        elif self._hooks.on_update:
+            await run_hook("on-update", self._hooks.on_update, self._values(), self.log)
+
+    async def _transfer_and_save(self, endpoint: Endpoint) -> XfrKind | None:
+        """Transfer, and make the new version the zone's; None if up to date."""
         info = self._info
         use_ixfr = (
             info is not None
@@ -525,7 +542,7 @@ class SecondaryZone:
                 kind, new_info = await self._receive(endpoint, False)
         if kind is XfrKind.UP_TO_DATE or new_info is None:
             await self._up_to_date(endpoint)
-            return
+            return None
         now = self._clock()
         self._info = new_info
         self._timers = self._clamp(new_info)
@@ -541,12 +558,13 @@ class SecondaryZone:
             expired=False,
         )
         await self._save()
+        # The durable point: the zone file, or for an IXFR the journal, and
+        # the state are written (the tests and bench wait for this line).
         tsig = f": TSIG '{key_text(endpoint.key)}'" if endpoint.key else ""
         self.log.info("transferred serial %d%s", new_info.serial, tsig)
         self._transferred = True
         self._outcome = f"zone {self.label}: transferred serial {new_info.serial}"
-        if self._hooks.on_update:
-            await run_hook("on-update", self._hooks.on_update, self._values(), self.log)
+        return kind
 
     async def _receive(
         self, endpoint: Endpoint, use_ixfr: bool
@@ -563,3 +581,142 @@ class SecondaryZone:
             accept_any_serial=self._force_axfr,
             events=self._events,
         )
+
+    # -- the journal (issue 5) ----------------------------------------------------
+    #
+    # An IXFR is durable once journaled (FileZone.commit_ixfr); the zone file
+    # is rewritten afterwards by one task per zone, which runs the on-update
+    # hook when the file holds the new serial. These attributes are set only
+    # by the methods below.
+
+    _rewriter: asyncio.Task[None] | None = None
+    _rewrite_wanted = False
+    _rewrite_owner: asyncio.Task[object] | None = None
+
+    @functools.cached_property
+    def _store_lock(self) -> asyncio.Lock:
+        return asyncio.Lock()
+
+    async def sync(self) -> None:
+        """Wait until the zone file holds every journaled version (`rndc sync`)."""
+        while self._rewriter is not None and not self._rewriter.done():
+            await asyncio.wait({self._rewriter})
+
+    async def _open_journal(self, info: ZoneInfo | None) -> ZoneInfo | None:
+        """At load: replay the zone's journal onto its file; the version held."""
+        store = self.store
+        if not isinstance(store, FileZone):
+            return info
+        if self._rewriter is not None:  # this zone restarted: let the last run's end
+            await asyncio.wait({self._rewriter})
+        path = journal_path(self._state_path.parent, self.config.view, self.config.name)
+        try:
+            replayed = await asyncio.to_thread(store.open_journal, path, info)
+        except ZoneContentError as err:
+            self.log.warning(
+                "journal does not apply to the zone file, discarded: %s", err
+            )
+            self._no_ixfr_once = True
+            return info
+        except StoreError as err:
+            self.log.error("replaying the journal failed: %s", err)
+            return info
+        if replayed is None:
+            return info
+        self.log.info(
+            "zone file rewritten from the journal: serial %d to %d (%d sequence(s))",
+            replayed.from_serial,
+            replayed.to_serial,
+            replayed.sequences,
+        )
+        return replayed.info
+
+    def _rewrite_soon(self) -> None:
+        """Have the zone file rewritten from the journal, in the background."""
+        self._rewrite_wanted = True
+        if self._rewriter is not None and not self._rewriter.done():
+            return  # it looks again when it is done
+        self._rewriter = asyncio.create_task(
+            self._rewrite_pending(), name=f"rewrite {self.label}"
+        )
+        # The rewrite ends with the zone's task (shutdown, reconfig): a
+        # cancelled rewrite lets its thread finish, leaving the old file or
+        # the new one, and the journal of what the file lacks.
+        owner = asyncio.current_task()
+        if owner is not None and owner is not self._rewrite_owner:
+            self._rewrite_owner = owner
+            owner.add_done_callback(self._stop_rewrite)
+
+    def _stop_rewrite(self, _owner: object) -> None:
+        if self._rewriter is not None:
+            self._rewriter.cancel()
+
+    async def _rewrite_pending(self) -> None:
+        store = self.store
+        assert isinstance(store, FileZone)
+        while self._rewrite_wanted:
+            self._rewrite_wanted = False
+            started = time.monotonic()
+            try:
+                done = await in_thread(store.rewrite)
+            except StoreError as err:
+                # The journal stays: the next IXFR or start tries again.
+                self.log.error("rewriting the zone file failed: %s", err)
+                return
+            except (
+                Exception
+            ):  # this task is the rewrite's boundary, as _run is the zone's
+                self.log.exception("internal error rewriting the zone file")
+                return
+            if done is None:
+                continue
+            if done.info is None:
+                await self._rewrite_failed(done)
+                continue
+            if self._info is not None and self._info.serial == done.to_serial:
+                self._info = done.info  # the exact records and size
+            self.log.info(
+                "zone file rewritten: serial %d to %d, %d journaled sequence(s), "
+                "%d records, %.3f secs",
+                done.from_serial,
+                done.to_serial,
+                done.sequences,
+                done.info.records,
+                time.monotonic() - started,
+            )
+            if self._hooks.on_update:
+                await run_hook(
+                    "on-update", self._hooks.on_update, self._values(), self.log
+                )
+
+    async def _rewrite_failed(self, failed: Rewrite) -> None:
+        """The journaled sequences do not apply to the zone file: AXFR.
+
+        This is found after the new serial was declared durable, not before
+        as when an IXFR was applied at once. That is safe: the file that was
+        served never changed, the zone goes back to its serial, and an AXFR
+        follows at once (BIND 9.18 xfrin.c retries an IXFR that fails to
+        apply as AXFR), counted as such a fallback.
+        """
+        async with self._store_lock:
+            store = self.store
+            assert isinstance(store, FileZone)
+            info = await in_thread(store.discard_journal, failed.generation)
+            if info is None:
+                return  # a full transfer superseded the journal meanwhile
+            self._events.ixfr_fallback(
+                self.config.view, self._zone_text, FallbackReason.APPLY
+            )
+            self.log.warning(
+                "journaled IXFR to serial %d does not apply to the zone file: %s; "
+                "journal discarded, back to serial %d, retrying with AXFR",
+                failed.to_serial,
+                failed.error,
+                info.serial,
+            )
+            self._info = info
+            self._timers = self._clamp(info)
+            self._state = replace(self._state, serial=info.serial)
+            self._no_ixfr_once = True
+            await self._save()
+        self._wake.set()

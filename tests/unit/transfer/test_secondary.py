@@ -13,8 +13,9 @@ import dns.rdatatype
 import pytest
 
 from zonesync.config.loader import load_config
-from zonesync.store.state import ZoneState, dump_state, state_path
-from zonesync.store.zonefile import FileZone
+from zonesync.store.journal import dump_journal
+from zonesync.store.state import ZoneState, dump_state, journal_path, state_path
+from zonesync.store.zonefile import FileZone, IxfrDelta
 from zonesync.transfer.limits import RefreshLimits
 from zonesync.transfer.manager import endpoints_for
 from zonesync.transfer.secondary import SecondaryZone
@@ -171,3 +172,84 @@ async def test_notify_with_our_serial_is_up_to_date_and_newer_wakes(setup, caplo
         "zone example.com/IN: notify from 192.0.2.1#53: zone is up to date",
         "zone example.com/IN: notify from 192.0.2.1#53: serial 43",
     ]
+
+
+# -- the journal at start (issue 5) -----------------------------------------------
+
+
+def delta(old, new, deleted=(), added=()):
+    return IxfrDelta(
+        rr("example.com.", "SOA", SOA.replace(" 42 ", f" {old} ")),
+        tuple(deleted),
+        rr("example.com.", "SOA", SOA.replace(" 42 ", f" {new} ")),
+        tuple(added),
+    )
+
+
+async def test_load_replays_the_journal_before_scheduling(setup, caplog):
+    # kill -9 after an IXFR was journaled and the state saved, before the
+    # zone file was rewritten.
+    path, state_dir, zone_config, make = setup
+    write_zone(path, T0 - 50)
+    added = rr("www.example.com.", "A", "192.0.2.80")
+    journal = journal_path(state_dir, zone_config.view, ZONE)
+    dump_journal(journal, ZONE, dns.rdataclass.IN, [delta(42, 43, (), [added])])
+    dump_state(
+        state_path(state_dir, zone_config.view, ZONE),
+        ZoneState(serial=43, last_refresh_at=T0 - 5, primary="192.0.2.1#53"),
+    )
+    zone = make(T0)
+    with caplog.at_level(logging.INFO):
+        await zone.load()
+    snap = zone.snapshot()
+    assert snap.serial == 43
+    assert snap.records == 3
+    assert snap.last_refresh_at == T0 - 5  # the saved state matches the file again
+    assert snap.next_refresh_at == T0 + 1000 * 0.25
+    assert "www.example.com. 300 IN A 192.0.2.80" in path.read_text()
+    assert not journal.exists()
+    assert caplog.messages[:2] == [
+        "zone example.com/IN: zone file rewritten from the journal: serial 42 to 43"
+        " (1 sequence(s))",
+        "zone example.com/IN: loaded serial 43",
+    ]
+
+
+async def test_load_discards_a_journal_for_another_serial(setup, caplog):
+    path, state_dir, zone_config, make = setup
+    write_zone(path, T0 - 50)
+    before = path.read_bytes()
+    journal = journal_path(state_dir, zone_config.view, ZONE)
+    dump_journal(journal, ZONE, dns.rdataclass.IN, [delta(40, 41)])
+    zone = make(T0)
+    with caplog.at_level(logging.INFO):
+        await zone.load()
+    assert zone.snapshot().serial == 42
+    assert path.read_bytes() == before
+    assert not journal.exists()
+    assert caplog.messages[:2] == [
+        f"ignoring journal {journal}: serials 40 to 41, the zone file's is 42",
+        "zone example.com/IN: loaded serial 42",
+    ]
+
+
+async def test_load_with_a_journal_that_does_not_apply_keeps_the_file(setup, caplog):
+    path, state_dir, zone_config, make = setup
+    write_zone(path, T0 - 50)
+    before = path.read_bytes()
+    journal = journal_path(state_dir, zone_config.view, ZONE)
+    missing = rr("gone.example.com.", "A", "192.0.2.9")
+    dump_journal(journal, ZONE, dns.rdataclass.IN, [delta(42, 43, [missing])])
+    zone = make(T0)
+    with caplog.at_level(logging.INFO):
+        await zone.load()
+    assert zone.snapshot().serial == 42
+    assert path.read_bytes() == before
+    assert not journal.exists()
+    assert caplog.messages[0].startswith(
+        "zone example.com/IN: journal does not apply to the zone file, discarded: "
+    )
+    assert (
+        "IXFR deletes a record the zone does not hold: gone.example.com."
+        in (caplog.messages[0])
+    )

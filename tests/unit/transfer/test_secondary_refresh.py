@@ -2,8 +2,10 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 import struct
+import threading
 
 import dns.message
 import dns.name
@@ -15,7 +17,8 @@ import pytest
 
 from zonesync.config.loader import load_config
 from zonesync.errors import TransferTimeout
-from zonesync.store.state import state_path
+from zonesync.store.state import journal_path, state_path
+from zonesync.store.zonefile import FileZone
 from zonesync.transfer.client import SoaAnswer, XfrStream
 from zonesync.transfer.limits import RefreshLimits
 from zonesync.transfer.manager import endpoints_for
@@ -126,6 +129,15 @@ def make_zone(tmp_path):
     return make, zones / "example.com.db"
 
 
+def journal_of(path):
+    """The journal of the zone whose file is `path` (make_zone's layout)."""
+    return journal_path(path.parent.parent / "state", "_default", ZONE)
+
+
+def state_of(path):
+    return state_path(path.parent.parent / "state", "_default", ZONE)
+
+
 async def start(make, primary, **kw):
     zone = make(primary, **kw)
     await zone.load()
@@ -151,12 +163,23 @@ async def test_newer_serial_is_fetched_by_ixfr(make_zone, caplog):
     primary.publish(2, [2, 3])
     with caplog.at_level(logging.INFO):
         await zone.refresh_now()
+        await zone.sync()
     assert primary.requests == ["AXFR", "IXFR"]
     assert zone.snapshot().serial == 2
     text = path.read_text()
     assert "192.0.2.3" in text
     assert "192.0.2.1\n" not in text
     assert any("got incremental response" in m for m in caplog.messages)
+    # Durable first (journal and state), the zone file rewritten after.
+    durable = caplog.messages.index("zone example.com/IN: transferred serial 2")
+    rewritten = [
+        i
+        for i, m in enumerate(caplog.messages)
+        if m.startswith("zone example.com/IN: zone file rewritten: serial 1 to 2, ")
+    ]
+    assert len(rewritten) == 1
+    assert durable < rewritten[0]
+    assert not journal_of(path).exists()
 
 
 @pytest.mark.parametrize(
@@ -193,11 +216,33 @@ async def test_ixfr_that_does_not_apply_is_retried_as_axfr(make_zone, caplog):
         + "\n"
     )
     primary.publish(2, [2])
+    recorder = Recorder()
+    zone._events = recorder
     with caplog.at_level(logging.INFO):
         await zone.refresh_now()
+        await zone.sync()
+    # Journaled and declared durable; the rewrite finds the deletion of h1
+    # does not apply: the file was never changed, the zone goes back to it.
+    assert "zone example.com/IN: transferred serial 2" in caplog.messages
+    assert any(
+        m.startswith(
+            "zone example.com/IN: journaled IXFR to serial 2 does not apply to the "
+            "zone file: "
+        )
+        and "IXFR deletes a record the zone does not hold: h1.example.com." in m
+        and m.endswith("journal discarded, back to serial 1, retrying with AXFR")
+        for m in caplog.messages
+    )
+    assert ("fallback", "apply") in recorder.seen
+    assert zone.snapshot().serial == 1
+    assert "serial 1\n" in path.read_text().splitlines(keepends=True)[0]
+    assert not journal_of(path).exists()
+    assert json.loads(state_of(path).read_text())["serial"] == 1
+    # The next refresh goes straight to AXFR.
+    await zone.refresh_now()
     assert primary.requests == ["AXFR", "IXFR", "AXFR"]
     assert zone.snapshot().serial == 2
-    assert any("retrying with AXFR" in m for m in caplog.messages)
+    assert "192.0.2.1\n" not in path.read_text()
 
 
 async def test_request_ixfr_no_asks_for_axfr(make_zone):
@@ -514,3 +559,114 @@ async def test_a_refresh_without_transfer_leaves_one_structured_line(make_zone, 
     assert (fields["serial_from"], fields["serial_to"]) == (1, 1)
     assert (fields["outcome"], fields["primary"]) == ("success", "192.0.2.1#53")
     assert lines[0].getMessage() == "zone example.com/IN: up to date (serial 1)"
+
+
+# -- the journal: durable first, the zone file rewritten after (issue 5) -----
+
+
+def file_serial(path):
+    return int(path.read_text().split("\n", 1)[0].rsplit(" ", 1)[1])
+
+
+GATE_SECONDS = 10.0  # a deadline only: the test opens the gate itself
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Hold every zone file merge until the test opens the gate."""
+    opened = threading.Event()
+    entered = threading.Event()
+    apply = FileZone._apply
+
+    def gated(self, deltas):
+        entered.set()
+        assert opened.wait(GATE_SECONDS), "the test never opened the gate"
+        return apply(self, deltas)
+
+    monkeypatch.setattr(FileZone, "_apply", gated)
+    yield opened, entered
+    opened.set()
+
+
+async def test_an_ixfr_is_durable_before_the_file_is_rewritten(make_zone, gate):
+    opened, _entered = gate
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1, 2])
+    zone = await start(make, primary)
+    primary.publish(2, [2, 3])
+    await zone.refresh_now()
+    # The merge waits at the gate: the state and the journal hold serial 2,
+    # the zone file is untouched.
+    assert zone.snapshot().serial == 2
+    assert json.loads(state_of(path).read_text())["serial"] == 2
+    assert "h3.example.com." in journal_of(path).read_text()
+    assert file_serial(path) == 1
+    opened.set()
+    await zone.sync()
+    assert file_serial(path) == 2
+    assert "192.0.2.3" in path.read_text()
+    assert not journal_of(path).exists()
+
+
+async def test_an_ixfr_during_a_rewrite_is_journaled_and_rewritten_after(
+    make_zone, gate, caplog
+):
+    opened, entered = gate
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1, 2])
+    zone = await start(make, primary)
+    primary.publish(2, [2, 3])
+    with caplog.at_level(logging.INFO):
+        await zone.refresh_now()
+        assert await asyncio.to_thread(entered.wait, GATE_SECONDS)  # merging 1 -> 2
+        primary.publish(3, [3, 4])
+        await zone.refresh_now()
+        assert zone.snapshot().serial == 3
+        assert file_serial(path) == 1
+        opened.set()
+        await zone.sync()
+    assert primary.requests == ["AXFR", "IXFR", "IXFR"]
+    assert file_serial(path) == 3
+    assert "192.0.2.4" in path.read_text()
+    assert "192.0.2.2" not in path.read_text()
+    assert not journal_of(path).exists()
+    rewritten = [m for m in caplog.messages if "zone file rewritten" in m]
+    assert [m.split(",")[0] for m in rewritten] == [
+        "zone example.com/IN: zone file rewritten: serial 1 to 2",
+        "zone example.com/IN: zone file rewritten: serial 2 to 3",
+    ]
+    assert zone.snapshot().records == 4  # exact again after the rewrite
+
+
+async def test_an_axfr_during_a_rewrite_is_not_overwritten(
+    make_zone, gate, monkeypatch
+):
+    opened, entered = gate
+    make, path = make_zone
+    primary = FakePrimary()
+    primary.publish(1, [1, 2])
+    zone = await start(make, primary)
+    primary.publish(2, [2, 3])
+    await zone.refresh_now()
+    assert await asyncio.to_thread(entered.wait, GATE_SECONDS)  # merging 1 -> 2
+    # The AXFR's publish opens the gate: the rewrite renames its file first,
+    # then the AXFR's file replaces it and the journal is gone.
+    publish = FileZone._publish_full
+
+    def publish_full(self, *args):
+        opened.set()
+        return publish(self, *args)
+
+    monkeypatch.setattr(FileZone, "_publish_full", publish_full)
+    primary.publish(3, [5, 6])
+    primary.ixfr_rcode = dns.rcode.REFUSED
+    await zone.refresh_now()
+    await zone.sync()
+    assert primary.requests == ["AXFR", "IXFR", "IXFR", "AXFR"]
+    assert file_serial(path) == 3
+    assert "192.0.2.6" in path.read_text()
+    assert "192.0.2.3" not in path.read_text()
+    assert not journal_of(path).exists()
+    assert zone.snapshot().serial == 3
