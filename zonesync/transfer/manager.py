@@ -20,8 +20,10 @@ from zonesync.transfer.limits import RefreshLimits
 from zonesync.transfer.secondary import (
     NO_EVENTS,
     NO_HOOKS,
+    DiskState,
     Hooks,
     SecondaryZone,
+    read_disks,
 )
 from zonesync.transfer.snapshot import ZoneSnapshot
 
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 # After an unexpected crash of a zone's task, wait this long before
 # starting it again, so a persistent bug cannot spin.
 ZONE_RESTART_SECONDS = 60.0
+
+# Zones whose files and state are read in one thread call at start.
+LOAD_BATCH = 500
 
 
 ZoneKey = tuple[str, dns.name.Name]  # (view, zone name)
@@ -110,18 +115,32 @@ class ZoneManager:
         log.info("managing %d secondary zone(s)", len(self.zones))
         async with asyncio.TaskGroup() as group:
             self._group = group
-            for key in self.zones:
-                self._start(key)
+            await self._start_all()
             try:
                 await asyncio.get_running_loop().create_future()  # until cancelled
             finally:
                 self._group = None
 
-    def _start(self, key: ZoneKey) -> None:
+    async def _start_all(self) -> None:
+        """Start every zone, reading their files and state in batches.
+
+        One thread call per LOAD_BATCH zones instead of several per zone
+        (issue 5: a restart with 10,000 zones). A reload during this may
+        have replaced or started a zone already; that one is left alone.
+        """
+        zones = list(self.zones.items())
+        for first in range(0, len(zones), LOAD_BATCH):
+            batch = zones[first : first + LOAD_BATCH]
+            disks = await asyncio.to_thread(read_disks, [zone for _, zone in batch])
+            for (key, zone), disk in zip(batch, disks, strict=True):
+                if self.zones.get(key) is zone and key not in self._tasks:
+                    self._start(key, disk)
+
+    def _start(self, key: ZoneKey, disk: DiskState | None = None) -> None:
         assert self._group is not None
         zone = self.zones[key]
         self._tasks[key] = self._group.create_task(
-            self._guard(zone), name=f"zone {zone.label}"
+            self._guard(zone, disk), name=f"zone {zone.label}"
         )
 
     async def _stop(self, key: ZoneKey) -> None:
@@ -172,14 +191,15 @@ class ZoneManager:
         """Transfers (running, queued) now."""
         return (self.limits.running, self.limits.queued)
 
-    async def _guard(self, zone: SecondaryZone) -> None:
+    async def _guard(self, zone: SecondaryZone, disk: DiskState | None) -> None:
         while True:
             try:
-                await zone.run()
+                await zone.run(disk)
             except Exception:
                 zone.log.exception(
                     "internal error, restarting in %d s", ZONE_RESTART_SECONDS
                 )
+            disk = None  # a restart after a crash reads the disk again
             await asyncio.sleep(ZONE_RESTART_SECONDS)
 
     def snapshot(self) -> tuple[ZoneSnapshot, ...]:

@@ -33,6 +33,7 @@ from zonesync.errors import (
 )
 from zonesync.hooks import run_hook
 from zonesync.log import REFRESH_LOGGER, transfer_logger, zone_label, zone_logger
+from zonesync.names import name_text
 from zonesync.store.state import ZoneState, dump_state, journal_path, load_state
 from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
 from zonesync.transfer.client import (
@@ -92,6 +93,24 @@ NO_HOOKS = Hooks()
 NO_EVENTS = NoEvents()
 
 
+@dataclass(frozen=True, slots=True)
+class DiskState:
+    """What a zone found on disk at start (`SecondaryZone.read_disk`)."""
+
+    removed: int  # stale temporary files removed
+    saved: ZoneState | None  # the state file, if usable
+    info: ZoneInfo | None  # the zone file's figures, if any
+    error: StoreError | None  # why the zone file could not be read
+    mtime: float | None  # the zone file's mtime, if it was read
+    # The journal replayed onto the file, or why it was not.
+    journal: Rewrite | ZoneContentError | StoreError | None = None
+
+
+def read_disks(zones: list[SecondaryZone]) -> list[DiskState]:
+    """`read_disk()` of each zone, in one thread call for many zones."""
+    return [zone.read_disk() for zone in zones]
+
+
 class SecondaryZone:
     """Keeps one secondary zone fresh: load, refresh, transfer, expire."""
 
@@ -110,7 +129,7 @@ class SecondaryZone:
         self.config = zone
         self._network = network or Network()
         self._events = events
-        self._zone_text = zone.name.to_text(omit_final_dot=True) or "."
+        self._zone_text = name_text(zone.name, omit_final_dot=True) or "."
         self.endpoints = endpoints
         self.label = zone_label(zone.name, zone.rdclass, zone.view)
         self.log = zone_logger(log, self.label)
@@ -129,6 +148,7 @@ class SecondaryZone:
         self._info: ZoneInfo | None = None
         self._timers: Timers | None = None
         self._state = ZoneState()
+        self._saved: ZoneState | None = None  # what the state file holds
         self._next_refresh_at: float | None = None
         self._primary_serial: int | None = None
         self._wake = asyncio.Event()
@@ -213,10 +233,13 @@ class SecondaryZone:
 
     # -- the loop ---------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Load what is on disk, then keep the zone fresh until cancelled."""
+    async def run(self, disk: DiskState | None = None) -> None:
+        """Load what is on disk, then keep the zone fresh until cancelled.
+
+        `disk`: what `read_disk()` found, if the caller read it already.
+        """
         try:
-            await self._run()
+            await self._run(disk)
         finally:
             # Stopped (shutdown, or the zone left the config): nobody waits forever.
             stopped = RefreshResult(False, False, f"zone {self.label}: stopped")
@@ -226,8 +249,8 @@ class SecondaryZone:
             self._serving = []
             self._waiters = []
 
-    async def _run(self) -> None:
-        await self.load()
+    async def _run(self, disk: DiskState | None) -> None:
+        await self.load(disk)
         while True:
             await self._wait()
             now = self._clock()
@@ -270,24 +293,55 @@ class SecondaryZone:
             async with asyncio.timeout(wake_at - now):
                 await self._wake.wait()
 
-    async def load(self) -> None:
-        """Read the zone file and saved state; schedule the first refresh."""
-        removed = await asyncio.to_thread(self.store.remove_stale_temp_files)
-        if removed:
-            self.log.info("removed %d stale temporary file(s)", removed)
-        saved = await asyncio.to_thread(load_state, self._state_path)
+    def read_disk(self) -> DiskState:
+        """What the zone has on disk, its journal replayed: blocking, in a thread.
+
+        At start the manager reads many zones in one thread call
+        (`read_disks`): a thread hop per file per zone made a restart with
+        10,000 zones take seconds of event-loop time (issue 5).
+        """
+        removed = self.store.remove_stale_temp_files()
+        saved = load_state(self._state_path)
+        error: StoreError | None = None
         try:
-            info = await asyncio.to_thread(self.store.load)
+            info = self.store.load()
         except StoreError as err:
-            self.log.error("loading from master file failed: %s", err)
-            info = None
-        info = await self._open_journal(info)
+            error, info = err, None
+        journal: Rewrite | ZoneContentError | StoreError | None = None
+        if isinstance(self.store, FileZone):
+            path = journal_path(
+                self._state_path.parent, self.config.view, self.config.name
+            )
+            try:
+                journal = self.store.open_journal(path, info)
+            except (ZoneContentError, StoreError) as err:
+                journal = err
+            if isinstance(journal, Rewrite):
+                info = journal.info
+        mtime = self.store.mtime() if info is not None else None
+        return DiskState(removed, saved, info, error, mtime, journal)
+
+    async def load(self, disk: DiskState | None = None) -> None:
+        """Take the zone file, its journal and saved state; schedule the first refresh.
+
+        `disk` is what `read_disk()` found, when the caller read it already.
+        """
+        if disk is None:
+            if self._rewriter is not None:  # restarted: let the last run's end
+                await asyncio.wait({self._rewriter})
+            disk = await asyncio.to_thread(self.read_disk)
+        if disk.removed:
+            self.log.info("removed %d stale temporary file(s)", disk.removed)
+        if disk.error is not None:
+            self.log.error("loading from master file failed: %s", disk.error)
+        self._log_journal(disk.journal)
+        saved, info, mtime = disk.saved, disk.info, disk.mtime
+        self._saved = saved
         now = self._clock()
         if info is None:
             self._state = ZoneState(failures=saved.failures if saved else 0)
             self._next_refresh_at = now
             return
-        mtime = await asyncio.to_thread(self.store.mtime)
         self._info = info
         self._timers = self._clamp(info)
         if saved is not None and saved.serial == info.serial:
@@ -320,10 +374,16 @@ class SecondaryZone:
             await run_hook("on-expire", self._hooks.on_expire, self._values(), self.log)
 
     async def _save(self) -> None:
+        """Store the state, unless it is what the file already holds."""
+        state = self._state
+        if state == self._saved:
+            return
         try:
-            await asyncio.to_thread(dump_state, self._state_path, self._state)
+            await asyncio.to_thread(dump_state, self._state_path, state)
         except StoreError as err:
             self.log.error("saving state failed: %s", err)
+            return
+        self._saved = state
 
     def _values(self) -> dict[str, str]:
         serial = self._info.serial if self._info else None
@@ -602,34 +662,25 @@ class SecondaryZone:
         while self._rewriter is not None and not self._rewriter.done():
             await asyncio.wait({self._rewriter})
 
-    async def _open_journal(self, info: ZoneInfo | None) -> ZoneInfo | None:
-        """At load: replay the zone's journal onto its file; the version held."""
-        store = self.store
-        if not isinstance(store, FileZone):
-            return info
-        if self._rewriter is not None:  # this zone restarted: let the last run's end
-            await asyncio.wait({self._rewriter})
-        path = journal_path(self._state_path.parent, self.config.view, self.config.name)
-        try:
-            replayed = await asyncio.to_thread(store.open_journal, path, info)
-        except ZoneContentError as err:
+    def _log_journal(
+        self, journal: Rewrite | ZoneContentError | StoreError | None
+    ) -> None:
+        """Say what the replay of the journal at load did (`read_disk`)."""
+        if isinstance(journal, ZoneContentError):
             self.log.warning(
-                "journal does not apply to the zone file, discarded: %s", err
+                "journal does not apply to the zone file, discarded: %s", journal
             )
             self._no_ixfr_once = True
-            return info
-        except StoreError as err:
-            self.log.error("replaying the journal failed: %s", err)
-            return info
-        if replayed is None:
-            return info
-        self.log.info(
-            "zone file rewritten from the journal: serial %d to %d (%d sequence(s))",
-            replayed.from_serial,
-            replayed.to_serial,
-            replayed.sequences,
-        )
-        return replayed.info
+        elif isinstance(journal, StoreError):
+            self.log.error("replaying the journal failed: %s", journal)
+        elif journal is not None:
+            self.log.info(
+                "zone file rewritten from the journal: serial %d to %d "
+                "(%d sequence(s))",
+                journal.from_serial,
+                journal.to_serial,
+                journal.sequences,
+            )
 
     def _rewrite_soon(self) -> None:
         """Have the zone file rewritten from the journal, in the background."""
