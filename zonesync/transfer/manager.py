@@ -75,6 +75,8 @@ class ZoneManager:
         self, config: Config, limits: RefreshLimits
     ) -> dict[ZoneKey, SecondaryZone]:
         zones: dict[ZoneKey, SecondaryZone] = {}
+        # Zones share their primaries: 10,000 zones, one list (issue 5).
+        endpoint_lists: dict[tuple[object, ...], list[Endpoint]] = {}
         for zone in config.secondary_zones():
             label = zone_label(zone.name, zone.rdclass, zone.view)
             fmt = zone.setting("masterfile-format")
@@ -86,7 +88,11 @@ class ZoneManager:
                     fmt,
                 )
                 continue
-            endpoints = endpoints_for(zone, config)
+            same = (zone.primaries, *(zone.setting(n) for n in _ENDPOINT_SETTINGS))
+            endpoints = endpoint_lists.get(same)
+            if endpoints is None:
+                endpoints = endpoint_lists[same] = endpoints_for(zone, config)
+            endpoints = list(endpoints)
             for remote in zone.primaries:
                 if remote.tls is not None:
                     log.error(
@@ -223,6 +229,10 @@ class ZoneManager:
         zone = self.zones.get((view, name))
         if zone is not None:
             zone.notify(serial, source)
+
+
+# The zone settings `endpoints_for` reads besides the primaries.
+_ENDPOINT_SETTINGS = ("transfer-source", "transfer-source-v6", "request-ixfr")
 
 
 def endpoints_for(zone: ZoneConfig, config: Config) -> list[Endpoint]:
