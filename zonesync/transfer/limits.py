@@ -35,28 +35,23 @@ class RefreshLimits:
         self.queued = 0
 
     @contextlib.asynccontextmanager
-    async def transfer_slot(self, primary_address: str) -> AsyncIterator[None]:
-        """Hold one of the transfers-in and one of the primary's transfers-per-ns."""
+    async def transfer_slot(self, primary_address: str) -> AsyncIterator[TransferSlot]:
+        """Hold one of the transfers-in and one of the primary's transfers-per-ns.
+
+        The slot may be given back early (`TransferSlot.release`) once the
+        primary's reply is read: the limits are on transfers from primaries,
+        and as in BIND, storing the zone does not hold one (issue 5).
+        """
         # One semaphore per primary address; bounded by the configured primaries.
         per_ns = self._per_ns.setdefault(
             primary_address, asyncio.Semaphore(self._per_ns_limit)
         )
-        self.queued += 1
-        acquired = False
+        slot = TransferSlot(self, per_ns)
         try:
-            # The per-primary slot first, so a transfer waiting on a busy
-            # primary never holds one of the transfers-in slots meanwhile.
-            async with per_ns, self._transfers:
-                self.queued -= 1
-                acquired = True
-                self.running += 1
-                try:
-                    yield
-                finally:
-                    self.running -= 1
+            await slot.acquire()
+            yield slot
         finally:
-            if not acquired:
-                self.queued -= 1
+            slot.release()
 
     def delay_for_query(self) -> float:
         """Take a token and say how long to wait until it is really there.
@@ -74,3 +69,41 @@ class RefreshLimits:
         delay = self.delay_for_query()
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+class TransferSlot:
+    """One transfer's hold on transfers-in and transfers-per-ns."""
+
+    def __init__(self, limits: RefreshLimits, per_ns: asyncio.Semaphore) -> None:
+        self._limits = limits
+        self._per_ns = per_ns
+        self._held = False
+
+    async def acquire(self) -> None:
+        """Wait for both slots (again, after a `release`); no-op if held."""
+        if self._held:
+            return
+        limits = self._limits
+        limits.queued += 1
+        try:
+            # The per-primary slot first, so a transfer waiting on a busy
+            # primary never holds one of the transfers-in slots meanwhile.
+            await self._per_ns.acquire()
+            try:
+                await limits._transfers.acquire()
+            except BaseException:
+                self._per_ns.release()
+                raise
+        finally:
+            limits.queued -= 1
+        self._held = True
+        limits.running += 1
+
+    def release(self) -> None:
+        """Give both slots back; no-op if not held."""
+        if not self._held:
+            return
+        self._held = False
+        self._limits.running -= 1
+        self._limits._transfers.release()
+        self._per_ns.release()

@@ -61,12 +61,16 @@ async def receive(
     use_ixfr: bool,
     accept_any_serial: bool = False,
     events: ZoneEvents | None = None,
+    on_received: Callable[[], None] | None = None,
 ) -> tuple[XfrKind, ZoneInfo | None]:
     """One AXFR or IXFR from one primary, published in full or not at all.
 
     `info` is the version held (None: none, or expired). Unless
     `accept_any_serial` (a forced retransfer), a reply whose serial is not
     newer than the held one is refused before anything is written.
+    `on_received` is called once the whole reply is read and the connection
+    closed, before the new version is stored (the caller frees its
+    transfer slot then).
     """
     tlog = transfer_logger(log, label, endpoint.text)
     held = info.serial if info is not None else None
@@ -128,16 +132,18 @@ async def receive(
                         break
                 machine.finish()
                 stream.check_last_signed()
-                if machine.kind is XfrKind.IXFR:
-                    # Journaled, not yet merged into a zone file (issue 5): the
-                    # caller has the file rewritten after the serial is durable.
-                    new_info = await in_thread(store.commit_ixfr, machine.deltas)
-                elif machine.kind is XfrKind.UP_TO_DATE:
-                    new_info = None
-                else:
-                    assert writer is not None
-                    new_info = await in_thread(writer.commit)
-                    writer = None
+            if on_received is not None:
+                on_received()
+            if machine.kind is XfrKind.IXFR:
+                # Journaled, not yet merged into a zone file (issue 5): the
+                # caller has the file rewritten after the serial is durable.
+                new_info = await in_thread(store.commit_ixfr, machine.deltas)
+            elif machine.kind is XfrKind.UP_TO_DATE:
+                new_info = None
+            else:
+                assert writer is not None
+                new_info = await in_thread(writer.commit)
+                writer = None
     except TimeoutError as err:
         failure = TransferTimeout("timed out", endpoint.text)
         _log_failure(tlog, failure, report(outcome(failure.reason)))

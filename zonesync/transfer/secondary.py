@@ -49,6 +49,7 @@ from zonesync.transfer.events import (
     TsigError,
     ZoneEvents,
 )
+from zonesync.transfer.limits import TransferSlot
 from zonesync.transfer.receive import in_thread, int_setting, receive, short_error
 from zonesync.transfer.schedule import (
     TimerLimits,
@@ -72,7 +73,7 @@ class Limits(Protocol):
 
     def transfer_slot(
         self, primary_address: str
-    ) -> contextlib.AbstractAsyncContextManager[None]:
+    ) -> contextlib.AbstractAsyncContextManager[TransferSlot]:
         """Hold a transfers-in and a transfers-per-ns slot."""
 
     async def soa_query_token(self) -> None:
@@ -583,10 +584,10 @@ class SecondaryZone:
             and not self._no_ixfr_once
             and endpoint.request_ixfr
         )
-        async with self._limits.transfer_slot(endpoint.address):
+        async with self._limits.transfer_slot(endpoint.address) as slot:
             self.log.info("Transfer started.")
             try:
-                kind, new_info = await self._receive(endpoint, use_ixfr)
+                kind, new_info = await self._receive(endpoint, use_ixfr, slot)
             except (TransferRefused, ZoneContentError) as err:
                 if not use_ixfr:
                     raise
@@ -599,7 +600,8 @@ class SecondaryZone:
                 # BIND 9.18 xfrin.c: any error to an IXFR request is retried
                 # at once as AXFR; so is an IXFR that fails to apply.
                 tlog.info("got %s, retrying with AXFR", short_error(err))
-                kind, new_info = await self._receive(endpoint, False)
+                await slot.acquire()  # given back once the IXFR reply was read
+                kind, new_info = await self._receive(endpoint, False, slot)
         if kind is XfrKind.UP_TO_DATE or new_info is None:
             await self._up_to_date(endpoint)
             return None
@@ -627,8 +629,9 @@ class SecondaryZone:
         return kind
 
     async def _receive(
-        self, endpoint: Endpoint, use_ixfr: bool
+        self, endpoint: Endpoint, use_ixfr: bool, slot: TransferSlot
     ) -> tuple[XfrKind, ZoneInfo | None]:
+        """One transfer; the slot is given back once the reply is read."""
         info = self._info if not self._state.expired else None
         return await receive(
             self.config,
@@ -640,6 +643,7 @@ class SecondaryZone:
             use_ixfr,
             accept_any_serial=self._force_axfr,
             events=self._events,
+            on_received=slot.release,
         )
 
     # -- the journal (issue 5) ----------------------------------------------------

@@ -44,3 +44,29 @@ async def test_transfers_per_ns_and_transfers_in_cap_concurrency():
     assert peak == {"a": 2, "all": 3}
     assert limits.running == 0
     assert limits.queued == 0
+
+
+async def test_a_slot_given_back_early_lets_the_next_transfer_in():
+    limits = RefreshLimits(transfers_in=10, transfers_per_ns=1)
+    second_in = asyncio.Event()
+    order = []
+
+    async def second():
+        async with limits.transfer_slot("a"):
+            order.append("second in")
+            second_in.set()
+
+    async with limits.transfer_slot("a") as slot:
+        task = asyncio.create_task(second())
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert order == []  # one per primary: it waits
+        assert (limits.running, limits.queued) == (1, 1)
+        slot.release()  # the reply is read; storing it holds no slot
+        slot.release()  # idempotent
+        await asyncio.wait_for(second_in.wait(), 10)
+        await task
+        assert (limits.running, limits.queued) == (0, 0)
+        await slot.acquire()  # an IXFR that did not apply: AXFR next
+        assert (limits.running, limits.queued) == (1, 0)
+    assert (limits.running, limits.queued) == (0, 0)
