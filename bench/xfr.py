@@ -70,6 +70,11 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
         cwd="/",  # `python -c` looks in the current directory first
     )
     commit = _output(["git", "-C", source, "describe", "--always", "--dirty"])
+    # Installed zonesync is byte-compiled (pip and Debian do it at install);
+    # with PYTHONDONTWRITEBYTECODE set, every start would compile it again.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", source], check=True, cwd="/"
+    )
     command = shlex.join([".venv/bin/python", "bench/xfr.py", *sys.argv[1:]])
     if os.environ.get("PYTHONPATH"):
         command = f"PYTHONPATH={shlex.quote(os.environ['PYTHONPATH'])} {command}"
