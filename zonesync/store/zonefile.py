@@ -26,6 +26,7 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.SOA
 import dns.zone
 
 from zonesync.errors import FailureReason, StoreError, ZoneContentError
@@ -227,10 +228,44 @@ class FileZone:
 
     def _parse_soa(self, line: str) -> Record:
         """The SOA line of our own format, the first after the header."""
+        record = self._fast_soa(line)
+        if record is not None:
+            return record
         record = self._parse_line(line, HEADER_LINES + 1)
         if record[2].rdtype != dns.rdatatype.SOA or record[0] != self.origin:
             raise self._line_error(HEADER_LINES + 1, "not the zone's SOA")
         return record
+
+    def _fast_soa(self, line: str) -> Record | None:
+        """The SOA line as we write it, read without dnspython's tokenizer.
+
+        `owner TTL CLASS SOA mname rname serial refresh retry expire
+        minimum`, all plain; None for anything else (the slow path then
+        reads it, or says what is wrong). A restart of 10,000 zones spent
+        a seventh of its time in the tokenizer here (issue 5).
+        """
+        words = line.split()
+        if (
+            len(words) != 11
+            or words[3] != "SOA"
+            or words[0].lower() != self._origin_text.lower()
+            or words[2] != class_text(self.rdclass)
+            or not all(word.isdigit() for word in words[6:])
+            or not words[1].isdigit()
+        ):
+            return None
+        numbers = [int(word) for word in words[6:]]
+        try:  # dnspython checks the ranges as its tokenizer would
+            rdata = dns.rdtypes.ANY.SOA.SOA(  # type: ignore[no-untyped-call]
+                self.rdclass,
+                dns.rdatatype.SOA,
+                dns.name.from_text(words[4]),
+                dns.name.from_text(words[5]),
+                *numbers,
+            )
+        except (dns.exception.DNSException, ValueError):
+            return None
+        return self.origin, int(words[1]), rdata
 
     def _load_foreign(self) -> tuple[list[Record], int]:
         """Any other text zone file, parsed by dnspython: its RRs (SOA first)

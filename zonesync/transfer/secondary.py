@@ -347,7 +347,12 @@ class SecondaryZone:
         self._timers = self._clamp(info)
         if saved is not None and saved.serial == info.serial:
             last = saved.last_refresh_at or mtime or now
-            state = replace(saved, expires_at=last + self._timers.expire)
+            expires_at = last + self._timers.expire
+            state = (
+                saved
+                if saved.expires_at == expires_at
+                else replace(saved, expires_at=expires_at)
+            )
         else:
             # BIND: the file's mtime is the time of the last refresh.
             last = mtime or now
