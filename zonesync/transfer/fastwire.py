@@ -8,7 +8,8 @@ reply message is read straight from its wire form (RFC 1035 §4.1) into
 `Name.to_text()`, the rdata as `Rdata.to_text(origin=None, relativize=False)`.
 
 Only the common types of class IN are hand-written (A, AAAA, NS, CNAME, PTR,
-DNAME, MX, TXT, SPF, SRV, SOA, CAA, DS, SSHFP, TLSA, NAPTR, HINFO), and only
+DNAME, MX, TXT, SPF, SRV, SOA, CAA, DS, SSHFP, TLSA, NAPTR, HINFO, LOC, SVCB,
+HTTPS, URI), and only
 their ordinary forms: anything else, including every rdata a hand-written
 reader is unsure of, goes to `dns.rdata.from_wire_parser()` and `to_text()`,
 so dnspython decides (unknown types come out in RFC 3597 `\\# n hex` form, as
@@ -24,6 +25,8 @@ TSIG is verified over the raw wire by `validate_tsig`, with `dns.tsig`.
 
 from __future__ import annotations
 
+import base64
+import itertools
 import socket
 import struct
 import time
@@ -306,6 +309,161 @@ def _caa(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None
     return f'{wire[pos]} {tag.decode()} "{_quoted(wire[pos + 2 + size : end])}"'
 
 
+def _uri(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    if end - pos < 5:
+        return None  # no target: dnspython refuses it
+    priority, weight = struct.unpack_from("!HH", wire, pos)
+    return f'{priority} {weight} "{_quoted(wire[pos + 4 : end])}"'
+
+
+# LOC (RFC 1876) as dns.rdtypes.ANY.LOC reads and prints it: the angles go
+# through the same float arithmetic, so they round as dnspython's do.
+_LOC = struct.Struct("!BBBBIII")
+_LOC_EQUATOR = 0x80000000
+_LOC_DEFAULTS = (100.0, 1000000.0, 1000.0)  # size, hprec, vprec in cm
+
+
+def _loc_size(octet: int) -> float | None:
+    """A size or precision (base * 10^exponent cm), None where dnspython refuses."""
+    base, exponent = octet >> 4, octet & 0x0F
+    if base > 9 or exponent > 9 or (base == 0 and exponent != 0):
+        return None
+    return float(base * 10**exponent)
+
+
+def _loc_angle(value: int, limit: int, hemispheres: str) -> str | None:
+    """`d m s.ms H` of a latitude (limit 90) or longitude (limit 180)."""
+    if abs(value - _LOC_EQUATOR) > limit * 3600000:
+        return None
+    if value > _LOC_EQUATOR:
+        degrees = (value - _LOC_EQUATOR) / 3600000
+    else:
+        degrees = -1 * (_LOC_EQUATOR - value) / 3600000
+    hemisphere = hemispheres[1]
+    if degrees < 0:
+        hemisphere = hemispheres[0]
+        degrees *= -1
+    left = round(degrees * 3600000)
+    whole = int(left // 3600000)
+    left -= whole * 3600000
+    minutes = int(left // 60000)
+    left -= minutes * 60000
+    seconds = int(left // 1000)
+    left -= int(seconds * 1000)
+    return f"{whole} {minutes} {seconds}.{int(left):03d} {hemisphere}"
+
+
+def _loc(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    if end - pos != _LOC.size:
+        return None
+    version, size, hprec, vprec, lat, lon, alt = _LOC.unpack_from(wire, pos)
+    latitude = _loc_angle(lat, 90, "SN")
+    longitude = _loc_angle(lon, 180, "WE")
+    sizes = (_loc_size(size), _loc_size(hprec), _loc_size(vprec))
+    if version != 0 or latitude is None or longitude is None or None in sizes:
+        return None
+    text = f"{latitude} {longitude} {(float(alt) - 10000000.0) / 100.0:0.2f}m"
+    if sizes != _LOC_DEFAULTS:
+        text += " " + " ".join([f"{v / 100.0:0.2f}m" for v in sizes if v is not None])
+    return text
+
+
+# SVCB and HTTPS (RFC 9460) as dns.rdtypes.svcbbase reads and prints them.
+_SVC_KEYS = {
+    0: "mandatory",
+    1: "alpn",
+    2: "no-default-alpn",
+    3: "port",
+    4: "ipv4hint",
+    5: "ech",
+    6: "ipv6hint",
+    7: "dohpath",
+    8: "ohttp",
+    10: "docpath",
+}
+_SVC_NEVER_EMPTY = {0, 1, 3, 4, 5, 6}
+_SVC_ALWAYS_EMPTY = {2, 8}
+_SVC_LISTS = {1, 10}  # alpn, docpath: <character-string>s, each not empty
+
+
+def _svc_key(key: int) -> str:
+    return _SVC_KEYS.get(key) or f"key{key}"
+
+
+def _svc_value(key: int, value: bytes) -> str | None:
+    """A SvcParamValue as dnspython prints it (quoted), "" for none; None: unsure."""
+    if not value:
+        return None if key in _SVC_NEVER_EMPTY else ""
+    if key in _SVC_ALWAYS_EMPTY:
+        return None
+    if key in _SVC_LISTS:
+        items = []
+        pos = 0
+        while pos < len(value):
+            size = value[pos]
+            item = value[pos + 1 : pos + 1 + size]
+            if size == 0 or len(item) != size:
+                return None
+            items.append(item.replace(b"\\", b"\\\\").replace(b",", b"\\,"))
+            pos += 1 + size
+        return f'"{_quoted(b",".join(items))}"'
+    if key == 0:
+        if len(value) % 2:
+            return None
+        keys = struct.unpack(f"!{len(value) // 2}H", value)
+        if keys[0] == 0 or any(a >= b for a, b in itertools.pairwise(keys)):
+            return None
+        return '"' + ",".join([_svc_key(k) for k in keys]) + '"'
+    if key == 3:
+        return f'"{int.from_bytes(value, "big")}"' if len(value) == 2 else None
+    if key == 4 or key == 6:
+        size, family = (4, socket.AF_INET) if key == 4 else (16, socket.AF_INET6)
+        if len(value) % size:
+            return None
+        hints = [
+            socket.inet_ntop(family, value[i : i + size])
+            for i in range(0, len(value), size)
+        ]
+        return '"' + ",".join(hints) + '"'
+    if key == 5:
+        if len(value) < 6 or int.from_bytes(value[:2], "big") != len(value) - 2:
+            return None
+        return f'"{base64.b64encode(value).decode("ascii")}"'
+    return f'"{_quoted(value)}"'
+
+
+def _svcb(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
+    if end - pos < 3:
+        return None
+    priority = wire[pos] << 8 | wire[pos + 1]
+    target, _, _, pos = _name(wire, pos + 2, names)
+    if pos > end or (priority == 0 and pos != end):
+        return None
+    params = []
+    keys = set()
+    mandatory: tuple[int, ...] = ()
+    prior = -1
+    while pos < end:
+        if pos + 4 > end:
+            return None
+        key, size = struct.unpack_from("!HH", wire, pos)
+        value = wire[pos + 4 : pos + 4 + size]
+        pos += 4 + size
+        if key <= prior or pos > end:
+            return None
+        prior = key
+        text = _svc_value(key, value)
+        if text is None:
+            return None
+        if key == 0:
+            mandatory = struct.unpack(f"!{size // 2}H", value)
+        keys.add(key)
+        params.append(f" {_svc_key(key)}={text}" if text else f" {_svc_key(key)}")
+    if not keys.issuperset(mandatory) or (2 in keys and 1 not in keys):
+        return None  # dnspython refuses it
+    return f"{priority} {target}{''.join(params)}"
+
+
 def _hashed(head: str, lengths: dict[int, int]) -> _Reader:
     """DS, SSHFP, TLSA: numbers, then a digest whose length the last one fixes.
 
@@ -336,13 +494,17 @@ _READERS: dict[int, _Reader] = {
     15: _mx,
     16: _txt,
     28: _aaaa,
+    29: _loc,
     33: _srv,
     35: _naptr,
     39: _dname,
     43: _hashed("HBB", {0: -1, 1: 20, 2: 32, 3: 32, 4: 48}),  # DS
     44: _hashed("BB", {1: 20, 2: 32}),  # SSHFP
     52: _hashed("BBB", {1: 32, 2: 64}),  # TLSA
+    64: _svcb,
+    65: _svcb,  # HTTPS
     99: _txt,  # SPF
+    256: _uri,
     257: _caa,
 }
 

@@ -141,6 +141,42 @@ VARIANTS = [
     ("example.com.", "TYPE65534", "\\# 0"),
     ("example.com.", "TYPE1234", "\\# 200 " + "5a" * 200),
     (".", "NS", "a.root-servers.net."),
+    ("example.com.", "URI", '0 65535 "a \\"q\\" \\\\ \\000\\255 ~"'),
+    ("example.com.", "URI", '1 2 "x"'),
+    # LOC: the poles, the meridians, the equator, both signs, rounding
+    ("example.com.", "LOC", "90 0 0.000 N 180 0 0.000 E -100000.00m 0m 0m 0m"),
+    ("example.com.", "LOC", "90 0 0.000 S 180 0 0.000 W 42849672.95m"),
+    ("example.com.", "LOC", "0 0 0.000 N 0 0 0.000 E 0.00m"),
+    ("example.com.", "LOC", "0 0 0.001 S 0 0 0.001 W 0.01m 1m 10000m 90000000m"),
+    ("example.com.", "LOC", "52 22 23.999 N 4 53 32.001 E -2.00m 1m 10000m 10m"),
+    ("example.com.", "LOC", "42 21 54.500 N 71 6 18.123 W -24.00m 30m 1m 1m"),
+    ("example.com.", "LOC", "89 59 59.999 N 179 59 59.999 E 1.00m"),
+    # SVCB and HTTPS: every key dnspython knows, unknown keys, escapes
+    ("example.com.", "SVCB", "0 alias.example.net."),
+    ("example.com.", "HTTPS", "0 ."),
+    ("example.com.", "SVCB", "1 ."),
+    (
+        "example.com.",
+        "SVCB",
+        '16 svc.example.com. mandatory=alpn,port,key9 alpn="h2,h3\\\\,x" '
+        'no-default-alpn port=0 key9="\\"q\\"\\255"',
+    ),
+    (
+        "example.com.",
+        "HTTPS",
+        "1 . ipv4hint=192.0.2.1,0.0.0.0,255.255.255.255 "
+        "ipv6hint=::,::1,2001:db8::1,::ffff:1.2.3.4 port=65535",
+    ),
+    ("example.com.", "HTTPS", '2 . ech="AAX+DQABAA==" dohpath="/q{?dns}" ohttp'),
+    ("example.com.", "SVCB", "3 x.example.com. docpath key9"),
+    ("example.com.", "SVCB", '3 x.example.com. docpath="a,b\\\\,c"'),
+    ("example.com.", "SVCB", "3 x.example.com. key65535 key11=a key7"),
+    ("example.com.", "SVCB", '4 . alpn="\\\\\\\\,\\000,\\255 "'),
+    (
+        "example.com.",
+        "HTTPS",
+        "5 \\.odd\\032name.example.com. mandatory=key65535 key65535",
+    ),
 ]
 
 
@@ -414,7 +450,8 @@ def test_mutated_messages_are_refused_or_read_as_dnspython_reads_them(data):
 
 
 HAND_WRITTEN = ["A", "AAAA", "NS", "CNAME", "PTR", "DNAME", "MX", "TXT", "SPF", "SRV"]
-HAND_WRITTEN += ["SOA", "CAA", "DS", "SSHFP", "TLSA", "NAPTR", "HINFO"]
+HAND_WRITTEN += ["SOA", "CAA", "DS", "SSHFP", "TLSA", "NAPTR", "HINFO", "LOC"]
+HAND_WRITTEN += ["SVCB", "HTTPS", "URI"]
 
 
 def with_rdata(rdtype, data):
@@ -445,6 +482,113 @@ def test_every_cut_of_a_hand_written_rdata_reads_as_dnspython_reads_it(rdtype):
 @given(st.sampled_from(HAND_WRITTEN), st.binary(max_size=40))
 def test_random_rdata_bytes_read_as_dnspython_reads_them(rdtype, data):
     same_outcome(with_rdata(rdtype, data))
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [v for v in VARIANTS if v[1] in ("SVCB", "HTTPS", "LOC", "URI")],
+    ids=lambda e: f"{e[1]}:{e[2][:30]}",
+)
+def test_every_cut_of_an_odd_svcb_loc_or_uri_reads_as_dnspython_reads_it(entry):
+    data = dns.rdata.from_text("IN", entry[1], entry[2]).to_wire()
+    for size in range(len(data) + 1):
+        same_outcome(with_rdata(entry[1], data[:size]))
+        same_outcome(with_rdata(entry[1], data[:size] + b"\x00"))
+
+
+# SvcParams at wire level: any key (known, unknown, out of order, repeated),
+# with a value that is well-formed for it or random bytes.
+svc_keys = st.one_of(st.integers(0, 12), st.sampled_from([65534, 65535]), u16)
+
+
+def counted(parts):
+    return b"".join(bytes((len(p),)) + p for p in parts)
+
+
+@st.composite
+def svc_values(draw, key):
+    if draw(st.integers(0, 4)) == 0:
+        return draw(st.binary(max_size=20))
+    if key == 0:
+        keys = sorted(set(draw(st.lists(svc_keys, min_size=1, max_size=4))))
+        return struct.pack(f"!{len(keys)}H", *keys)
+    if key in (1, 10):
+        return counted(draw(st.lists(st.binary(min_size=1, max_size=6), max_size=3)))
+    if key == 3:
+        return struct.pack("!H", draw(u16))
+    if key == 4:
+        return draw(
+            st.binary(min_size=4, max_size=12).filter(lambda b: len(b) % 4 == 0)
+        )
+    if key == 6:
+        return b"".join(
+            struct.pack("!8H", *draw(st.lists(words, min_size=8, max_size=8)))
+            for _ in range(draw(st.integers(1, 2)))
+        )
+    if key == 5:
+        body = draw(st.binary(min_size=4, max_size=20))
+        return struct.pack("!H", len(body)) + body
+    if key in (2, 8):
+        return b""
+    return draw(st.binary(max_size=12))
+
+
+@st.composite
+def svcb_rdatas(draw):
+    priority = draw(st.sampled_from([0, 1, 65535]))
+    data = struct.pack("!H", priority) + name_wire(draw(names()))
+    keys = draw(st.lists(svc_keys, max_size=6))
+    if draw(st.booleans()):
+        keys = sorted(set(keys))
+    for key in keys:
+        value = draw(svc_values(key))
+        data += struct.pack("!HH", key, len(value)) + value
+    return data
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["SVCB", "HTTPS"]), svcb_rdatas())
+def test_random_svcparams_read_as_dnspython_reads_them(rdtype, data):
+    same_outcome(with_rdata(rdtype, data))
+
+
+@st.composite
+def loc_rdatas(draw):
+    """LOC rdata dnspython accepts (edges included), or random bytes."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(st.binary(min_size=16, max_size=16))
+    middle = 0x80000000
+
+    def angle(limit):
+        span = limit * 3600000
+        edges = st.sampled_from([middle, middle - 1, middle - span, middle + span])
+        return draw(st.one_of(st.integers(middle - span, middle + span), edges))
+
+    digits = st.integers(0, 9)
+    size = st.builds(lambda base, exponent: base << 4 | exponent, digits, digits)
+    size = size.filter(lambda octet: octet > 0x0F or octet == 0)
+    return struct.pack(
+        "!BBBBIII",
+        0,
+        draw(size),
+        draw(size),
+        draw(size),
+        angle(90),
+        angle(180),
+        draw(st.one_of(st.integers(0, 0xFFFFFFFF), st.just(10000000))),
+    )
+
+
+@settings(max_examples=600, deadline=None)
+@given(loc_rdatas())
+def test_random_loc_reads_as_dnspython_reads_it(data):
+    same_outcome(with_rdata("LOC", data))
+
+
+@settings(max_examples=300, deadline=None)
+@given(u16, u16, st.binary(max_size=300))
+def test_random_uri_reads_as_dnspython_reads_it(priority, weight, target):
+    same_outcome(with_rdata("URI", struct.pack("!HH", priority, weight) + target))
 
 
 # Malformed wire.
