@@ -151,6 +151,34 @@ def _name(wire: bytes, start: int, names: dict[int, _Name], depth: int = 0) -> _
     cached = names.get(start)
     if cached is not None:
         return cached
+    # Quick paths for what compression makes of most names: a bare pointer,
+    # or one label and a pointer, to a name read before (so the pointer is
+    # backwards and does not overlap) that may be pointed at once more.
+    count = wire[start]
+    if count >= 0xC0 or 0 < count < 64:
+        pointer = start if count >= 0xC0 else start + 1 + count
+        high = wire[pointer]
+        if high >= 0xC0:
+            suffix = names.get((high & 0x3F) << 8 | wire[pointer + 1])
+            if (
+                suffix is not None
+                and suffix[3] <= start
+                and suffix[2] < _MAX_POINTERS
+                and len(suffix[1]) + pointer - start <= 255
+            ):
+                if pointer == start:
+                    name = (suffix[0], suffix[1], suffix[2] + 1, start + 2)
+                else:
+                    label = wire[start + 1 : pointer]
+                    if label.translate(None, _NAME_PLAIN):
+                        text = "".join([_NAME_ESC[c] for c in label])
+                    else:
+                        text = label.decode("ascii")
+                    tail = suffix[0] if suffix[0] != _ROOT_TEXT else ""
+                    lower = wire[start:pointer].lower() + suffix[1]
+                    name = (f"{text}.{tail}", lower, suffix[2] + 1, pointer + 2)
+                names[start] = name
+                return name
     pos = start
     text = ""
     lower = b""
@@ -587,6 +615,7 @@ def _lines(
     zone_wire = mode.zone_wire
     rdclass = mode.rdclass
     readers = _READERS if rdclass == _IN else {}
+    a_type = 1 if rdclass == _IN else -1
     kinds = {rdtype: kind for (c, rdtype), kind in _KINDS.items() if c == rdclass}
     owners: dict[int, str] = {}
     zone_names: dict[int, tuple[str, int, int]] = {}
@@ -626,7 +655,7 @@ def _lines(
                 return out, start
             pos = names[start][3]
         rdtype, rrclass, ttl, rdlen = unpack(wire, pos)
-        if rrclass != rdclass or rdtype in (_SOA, _OPT, _TSIG):
+        if rrclass != rdclass or rdtype in (6, 41, 250):  # SOA, OPT, TSIG
             return out, start
         pos += 10
         end = pos + rdlen
@@ -635,7 +664,7 @@ def _lines(
         if ttl > _MAX_TTL:
             ttl = 0
         text: str | None
-        if rdtype == 1 and rdlen == 4 and rdclass == _IN:
+        if rdtype == a_type and rdlen == 4:
             text = ntoa(wire[pos:end])
         else:
             reader = readers.get(rdtype)
