@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import dns.exception
 import dns.name
@@ -65,6 +66,51 @@ __all__ = [
 ]
 
 _READ_BYTES = 1 << 20
+_MERGE_BYTES = 1 << 20  # read at a time by an IXFR's rewrite
+
+# Blanks as str.split() knows them, but not the end of the line.
+_BLANK = r"[^\S\n]"
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex for any of `words`, their common beginnings factored out:
+    an alternation of a hundred names tried at each line is slower."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_node(tree)
+
+
+def _trie_node(node: dict[str, Any]) -> str:
+    branches = [
+        re.escape(char) + _trie_node(rest) for char, rest in node.items() if char
+    ]
+    if not branches:
+        return ""
+    text = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{text})?" if "" in node else text
+
+
+def _touched_lines(owners: Iterable[str]) -> re.Pattern[str]:
+    """Lines that start with one of `owners` (any case), as group 1.
+
+    The text searched starts with the newline before its first line: a
+    search for a literal runs in C.
+    """
+    return re.compile(rf"\n{_BLANK}*+({_trie(owners)})\s", re.IGNORECASE)
+
+
+def _apex_ns_lines(apex: str) -> re.Pattern[str]:
+    """Lines `apex TTL CLASS NS`, the apex in any case as group 1."""
+    word = rf"\S++{_BLANK}++"
+    return re.compile(
+        rf"\n{_BLANK}*+({re.escape(apex)}){_BLANK}++{word}{word}(?-i:NS)\s",
+        re.IGNORECASE,
+    )
+
 
 # One lock per zone file path, held while the file (and with it the journal
 # of what it lacks) is replaced: a zone restarted by a reconfig is a new
@@ -319,10 +365,15 @@ class FileZone:
             return self._require_loaded()
         plan = IxfrPlan(self.origin, self.rdclass, deltas, str(self.path))
         try:
-            with self.path.open(encoding="utf-8") as src:
+            with self.path.open("rb") as src:
                 lines = [src.readline() for _ in range(HEADER_LINES + 1)]
-                if self._is_ours(lines[0].encode()) and lines[2].endswith("\n"):
-                    return self._loaded(self._apply_streaming(plan, src, lines[2]))
+                if (
+                    self._is_ours(lines[0])
+                    and lines[2].endswith(b"\n")
+                    and not any(b"\r" in line.replace(b"\r\n", b"") for line in lines)
+                ):
+                    soa_line = lines[2].decode()
+                    return self._loaded(self._apply_streaming(plan, src, soa_line))
             records, _size = self._load_foreign()
         except FileNotFoundError as err:
             raise StoreError(
@@ -351,31 +402,74 @@ class FileZone:
             )
         return info
 
-    def _apply_streaming(self, plan: IxfrPlan, src: IO[str], soa_line: str) -> ZoneInfo:
-        """Copy our own file to a temporary one, changing only the touched RRsets."""
+    def _apply_streaming(
+        self, plan: IxfrPlan, src: IO[bytes], soa_line: str
+    ) -> ZoneInfo:
+        """Copy our own file to a temporary one, changing only the touched RRsets.
+
+        The file is read in blocks of whole lines; one regex per block finds
+        the lines whose owner is touched, and the text between them is
+        copied as it is: only a touched line is read as an RR (as load()
+        reads none). Splitting each of a million lines in Python took 0.6 s.
+        """
         plan.check_serial(soa_rdata(self._parse_soa(soa_line)).serial)
+        text_keys = plan.text_keys
+        apex = self._origin_text.lower()
+        owners = {owner for owner, _type in text_keys}
+        find = _touched_lines(owners) if owners else None  # none: a new SOA only
+        # Lines of the apex's NS RRset are all held when it is touched.
+        find_apex_ns = None if (apex, "NS") in text_keys else _apex_ns_lines(apex)
         with AtomicFile(self.path) as out:
             out.write(header(self.origin, plan.new_soa) + render([plan.new_soa]))
-            text_keys = plan.text_keys
-            apex = self._origin_text.lower()
             held: list[Record] = []
             count = 1
-            apex_ns = False
-            for lineno, line in enumerate(src, start=HEADER_LINES + 2):
-                parts = line.split(None, 4)
-                if len(parts) < 4:
-                    raise self._line_error(lineno, "not a resource record")
-                owner = parts[0].lower()
-                if (owner, parts[3]) in text_keys:
-                    held.append(self._parse_line(line, lineno))
-                    continue
-                out.write(line if line.endswith("\n") else line + "\n")
-                count += 1
-                if parts[3] == "NS" and owner == apex:
-                    apex_ns = True
+            lineno = HEADER_LINES + 2  # of the block's first line
+            carry = b""
+            while True:
+                chunk = src.read(_MERGE_BYTES)
+                if chunk:
+                    cut = chunk.rfind(b"\n") + 1
+                    if not cut:
+                        carry += chunk
+                        continue
+                    data, carry = carry + chunk[:cut], chunk[cut:]
+                elif carry:  # a last line without a newline gets one
+                    data, carry = carry + b"\n", b""
+                else:
+                    break
+                text = "\n" + data.decode()
+                if "\r" in text:  # as a file read as text: \r\n and \r end lines
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                lines = text.count("\n") - 1
+                copied = lines
+                if find_apex_ns is not None:
+                    for match in find_apex_ns.finditer(text):
+                        if match[1].lower() == apex:
+                            find_apex_ns = None
+                            break
+                start = 1  # of the text not copied yet
+                seen, seen_lineno = 1, lineno
+                for match in find.finditer(text) if find is not None else ():
+                    begin = match.start() + 1
+                    end = text.index("\n", begin) + 1
+                    seen_lineno += text.count("\n", seen, begin)
+                    seen = begin
+                    line = text[begin:end]
+                    parts = line.split(None, 4)
+                    if len(parts) < 4:
+                        raise self._line_error(seen_lineno, "not a resource record")
+                    if (parts[0].lower(), parts[3]) in text_keys:
+                        out.write(text[start:begin])
+                        start = end
+                        held.append(self._parse_line(line, seen_lineno))
+                        copied -= 1
+                out.write(text[start:])
+                count += copied
+                lineno += lines
             merged = plan.merge(held)
             count += len(merged)
             self._check_size(count)
+            apex_ns = find_apex_ns is None and (apex, "NS") not in text_keys
             apex_ns = apex_ns or any(
                 r[2].rdtype == dns.rdatatype.NS and r[0] == self.origin for r in merged
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -11,13 +12,15 @@ from pathlib import Path
 import dns.name
 import dns.rdata
 import dns.rdataclass
+import dns.rdatatype
 import dns.zone
 import pytest
 
 from tests.conftest import require_tool
 from zonesync.errors import FailureReason, StoreError, ZoneContentError
 from zonesync.store import atomic, zonefile
-from zonesync.store.records import render_text
+from zonesync.store.ixfr import IxfrPlan
+from zonesync.store.records import HEADER_LINES, header, render, render_text
 from zonesync.store.zonefile import FileZone, IxfrDelta, MemoryZone, Record, ZoneInfo
 
 ORIGIN = dns.name.from_text("example.com.")
@@ -615,7 +618,8 @@ def test_load_our_file_whose_third_line_is_not_the_soa(
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("garbage\n", ":5: not a resource record"),
+        ("www.example.com. 300 IN\n", ":5: not a resource record"),
+        ("www.example.com.\n", ":5: not a resource record"),
         ("www.example.com. 300 IN A 192.0.2\n", ":5: "),
     ],
 )
@@ -667,3 +671,142 @@ def test_fast_soa_reads_what_dnspython_reads(tmp_path, line):
     assert fast is None or fast == slow
     assert fast is None or (fast[0], fast[1]) == (slow[0], slow[1])
     assert fast is None or fast[2].to_text() == slow[2].to_text()
+
+
+# --- the rewrite in blocks --------------------------------------------------
+
+
+def test_ixfr_copies_an_untouched_damaged_line_as_it_is(
+    zone: FileZone, published: bytes
+) -> None:
+    # Only the lines of the touched RRsets are read as RRs, as load() reads none.
+    replace_line(zone, published, 5, "garbage\n")
+    zone.apply_ixfr([delta(1, 2, [BASE[4]])])
+    assert zone.path.read_text().splitlines()[4] == "garbage"
+
+
+def line_by_line(text: str, deltas: list[IxfrDelta]) -> str:
+    """The rewrite as it was before it read in blocks: every line split."""
+    plan = IxfrPlan(ORIGIN, dns.rdataclass.IN, deltas, "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    held: list[Record] = []
+    kept: list[str] = []
+    for line in lines[HEADER_LINES + 1 :]:
+        owner, ttl, rdclass, rdtype, rest = line.split(None, 4)
+        if (owner.lower(), rdtype) not in plan.text_keys:
+            kept.append(line + "\n")
+            continue
+        rdata = dns.rdata.from_text(rdclass, rdtype, rest, ORIGIN, relativize=False)
+        held.append((dns.name.from_text(owner), int(ttl), rdata))
+    new_soa = [plan.new_soa]
+    return (
+        header(ORIGIN, plan.new_soa)
+        + render(new_soa)
+        + "".join(kept)
+        + (render(plan.merge(held)))
+    )
+
+
+def big_zone(zone: FileZone) -> list[Record]:
+    """About 2,000 RRs; every fifth owner in upper case in the file."""
+    records = [soa(1), *BASE[1:3]]
+    for i in range(600):
+        records.append(rr(f"h{i}", "A", f"192.0.2.{i % 250}"))
+        records.append(rr(f"h{i}", "A", f"198.51.100.{i % 250}"))
+        records.append(rr(f"h{i}", "TXT", f'"text {i}"'))
+        if i % 3 == 0:
+            records.append(rr(f"b.h{i}", "AAAA", f"2001:db8::{i:x}"))
+    write(zone, records)
+    lines = zone.path.read_text().split("\n")
+    for n, line in enumerate(lines):
+        if line.startswith("h") and int(line.split(".")[0][1:]) % 5 == 0:
+            owner, rest = line.split(" ", 1)
+            lines[n] = f"{owner.upper()} {rest}"
+    zone.path.write_text("\n".join(lines))
+    return records
+
+
+def big_deltas() -> list[IxfrDelta]:
+    first = delta(
+        1,
+        2,
+        [rr(f"H{i}", "A", f"192.0.2.{i % 250}") for i in range(0, 600, 37)],
+        [rr(f"h{i}", "A", "203.0.113.1") for i in range(0, 600, 37)]
+        + [rr(f"new{i}", "A", "203.0.113.2") for i in range(5)],
+    )
+    second = delta(
+        2,
+        3,
+        [rr(f"h{i}", "TXT", f'"text {i}"') for i in range(5, 600, 41)]
+        + [rr(f"b.h{i}", "AAAA", f"2001:db8::{i:x}") for i in range(0, 600, 99)],
+        [rr(f"h{i}", "TXT", '"changed"') for i in range(5, 600, 41)]
+        + [rr("@", "NS", "ns3.example.net.", ttl=3600)],
+    )
+    return [first, second]
+
+
+@pytest.mark.parametrize("block_bytes", [7, 100, 4096, 1 << 20])
+@pytest.mark.parametrize("ending", ["\n", "", "\r\n"])
+def test_ixfr_in_blocks_writes_what_the_line_by_line_merge_wrote(
+    zone: FileZone, monkeypatch: pytest.MonkeyPatch, block_bytes: int, ending: str
+) -> None:
+    monkeypatch.setattr(zonefile, "_MERGE_BYTES", block_bytes)
+    big_zone(zone)
+    text = zone.path.read_text()
+    if ending != "\n":  # no newline after the last line, or \r\n after each
+        text = text.rstrip("\n").replace("\n", ending or "\n") + ending
+        zone.path.write_bytes(text.encode())
+    deltas = big_deltas()
+    expected = line_by_line(text, deltas)
+    info = zone.apply_ixfr(deltas)
+    assert zone.path.read_text() == expected
+    records = file_records(zone.path)
+    assert info.records == len(records) == expected.count("\n") - 2
+    assert info.size_bytes == len(expected)
+    assert as_set([rr("h37", "A", "203.0.113.1")]) <= records
+
+
+@pytest.mark.parametrize("block_bytes", [7, 4096])
+def test_ixfr_in_blocks_numbers_a_damaged_touched_line(
+    zone: FileZone, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    monkeypatch.setattr(zonefile, "_MERGE_BYTES", block_bytes)
+    big_zone(zone)
+    lines = zone.path.read_text().splitlines(keepends=True)
+    number = next(
+        n for n, line in enumerate(lines, 1) if line.startswith("h296.example.com.")
+    )
+    lines[number - 1] = "h296.example.com. 300 IN A\n"
+    zone.path.write_text("".join(lines))
+    before = zone.path.read_bytes()
+    deleted = [rr("h296", "A", "192.0.2.46")]
+    with pytest.raises(ZoneContentError, match=f"^{zone.path}:{number}: "):
+        zone.apply_ixfr([delta(1, 2, deleted)])
+    check_intact(zone, before)
+
+
+def test_ixfr_in_blocks_without_the_apex_ns(zone: FileZone) -> None:
+    write(zone, BASE)
+    ns = [r for r in BASE if r[2].rdtype == dns.rdatatype.NS and r[0] == ORIGIN]
+    before = zone.path.read_bytes()
+    with pytest.raises(ZoneContentError, match=r"has no NS records$"):
+        zone.apply_ixfr([delta(1, 2, ns)])
+    check_intact(zone, before)
+    text = before.decode().replace("example.com. 3600 IN NS", "EXAMPLE.COM. 3600 IN NS")
+    zone.path.write_text(text)
+    zone.apply_ixfr([delta(1, 2, [BASE[4]])])  # found in any case
+    assert "EXAMPLE.COM. 3600 IN NS" in zone.path.read_text()
+
+
+@pytest.mark.parametrize(
+    "words", [["a.b.", "a.c.", "b."], ["ab", "abc", "a"], [r"x\.y.", "x\\", "x"]]
+)
+def test_trie_matches_exactly_its_words(words: list[str]) -> None:
+    pattern = re.compile(zonefile._trie(words))
+    for word in words:
+        assert pattern.fullmatch(word)
+    for other in ["a", "ab", "abcd", "a.b", "b", "x.y.", "", "c"]:
+        assert bool(pattern.fullmatch(other)) == (other in words)
