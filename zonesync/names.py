@@ -13,7 +13,7 @@ import dns.name
 
 # Bytes dnspython prints as themselves in a label (dns.name._escapify):
 # printable ASCII except "().;\@$ and space.
-_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b'"().;\\@$')
+NAME_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b'"().;\\@$')
 
 
 def name_text(name: dns.name.Name, omit_final_dot: bool = False) -> str:
@@ -23,7 +23,7 @@ def name_text(name: dns.name.Name, omit_final_dot: bool = False) -> str:
         return name.to_text(omit_final_dot)
     joined = b".".join(labels[:-1])
     # Only the joining dots may remain: a dot inside a label is escaped.
-    if joined.translate(None, _PLAIN) != b"." * (len(labels) - 2):
+    if joined.translate(None, NAME_PLAIN) != b"." * (len(labels) - 2):
         return name.to_text(omit_final_dot)
     text = joined.decode("ascii")
     return text if omit_final_dot else text + "."

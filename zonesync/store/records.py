@@ -7,9 +7,9 @@ line, `owner TTL CLASS TYPE rdata` with absolute names, SOA first.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, overload
+from typing import Generic, NamedTuple, Protocol, TypeVar, overload
 
 import dns.name
 import dns.rdata
@@ -18,6 +18,8 @@ import dns.rdatatype
 import dns.rdtypes.ANY.SOA
 
 from zonesync.errors import ZoneContentError
+
+T = TypeVar("T")
 
 Record = tuple[dns.name.Name, int, dns.rdata.Rdata]
 """One RR: absolute owner name, TTL, rdata (the class is `rdata.rdclass`)."""
@@ -184,48 +186,23 @@ def to_record(record: TextRecord) -> Record:
     return name, record.ttl, rdata
 
 
-class AsRecords(Sequence[Record]):
-    """Records in presentation form seen as `Record`s, each made when read.
+class _RecordView(Sequence[Record], Generic[T]):
+    """Records held in another form, each made a `Record` when read.
 
-    A zone file's sink never reads them; a memory zone keeps them.
+    A zone file's sink never reads them; a memory zone keeps them. The
+    items themselves are only made when first needed.
     """
 
-    def __init__(self, records: Sequence[TextRecord]) -> None:
-        self._records = records
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    @overload
-    def __getitem__(self, index: int) -> Record: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Record]: ...
-
-    def __getitem__(self, index: int | slice) -> Record | Sequence[Record]:
-        if isinstance(index, slice):
-            return AsRecords(self._records[index])
-        return to_record(self._records[index])
-
-    def __iter__(self) -> Iterator[Record]:
-        return map(to_record, self._records)
-
-
-class LineRecords(Sequence[Record]):
-    """The records of zone file lines as `render_text` writes them, made when read.
-
-    A zone file's sink never reads them; a memory zone keeps them.
-    """
-
-    def __init__(self, text: str) -> None:
-        self._text = text
+    def __init__(self, items: Callable[[], Sequence[T]], make: Callable[[T], Record]):
+        self._items = items
+        self._make = make
 
     @functools.cached_property
-    def _lines(self) -> list[str]:
-        return self._text.split("\n")[:-1]
+    def _held(self) -> Sequence[T]:
+        return self._items()
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return len(self._held)
 
     @overload
     def __getitem__(self, index: int) -> Record: ...
@@ -235,11 +212,21 @@ class LineRecords(Sequence[Record]):
 
     def __getitem__(self, index: int | slice) -> Record | Sequence[Record]:
         if isinstance(index, slice):
-            return [from_line(line) for line in self._lines[index]]
-        return from_line(self._lines[index])
+            return [self._make(item) for item in self._held[index]]
+        return self._make(self._held[index])
 
     def __iter__(self) -> Iterator[Record]:
-        return map(from_line, self._lines)
+        return map(self._make, self._held)
+
+
+def as_records(records: Sequence[TextRecord]) -> Sequence[Record]:
+    """Records in presentation form seen as `Record`s."""
+    return _RecordView(lambda: records, to_record)
+
+
+def line_records(text: str) -> Sequence[Record]:
+    """The records of zone file lines as `render_text` writes them."""
+    return _RecordView(lambda: text.split("\n")[:-1], from_line)
 
 
 def from_line(line: str) -> Record:

@@ -17,15 +17,15 @@ import dns.rdtypes.ANY.SOA
 
 from zonesync.errors import FailureReason, ZoneContentError
 from zonesync.store.records import (
-    AsRecords,
-    LineRecords,
     Record,
     TextRecord,
     ZoneInfo,
+    as_records,
     class_text,
     from_record,
     header,
     is_subdomain_wire,
+    line_records,
     render_text,
     to_record,
     type_text,
@@ -95,7 +95,7 @@ class ZoneWriter:
         The same checks and the same lines, with no dnspython object made
         (a memory zone's sink makes them as it keeps the records).
         """
-        self._write(records, AsRecords(records))
+        self._write(records, as_records(records))
 
     def add_lines(self, text: str, count: int) -> None:
         """Write `count` zone file lines of plain records, checked as they were read.
@@ -116,7 +116,7 @@ class ZoneWriter:
                     FailureReason.TOO_LARGE,
                 )
             self._count = total
-            sink.write(text, LineRecords(text))
+            sink.write(text, line_records(text))
             done = True
         finally:
             if not done:

@@ -46,6 +46,7 @@ import dns.tsig
 import dns.wire
 
 from zonesync.errors import FailureReason, TransferBroken
+from zonesync.names import NAME_PLAIN
 from zonesync.store.records import class_text, is_subdomain_wire, type_text
 
 TsigContext = dns.tsig.HMACTSig | dns.tsig.GSSTSig | None
@@ -64,7 +65,7 @@ _SOA = 6
 # the specials "().;\@$ get a backslash and bytes outside 0x21-0x7e become
 # \DDD; in quoted strings only " and \ are special and space is plain.
 _NAME_SPECIAL = b'"().;\\@$'
-_NAME_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in _NAME_SPECIAL)
+_NAME_PLAIN = NAME_PLAIN
 _NAME_ESC = [
     chr(c)
     if c in _NAME_PLAIN

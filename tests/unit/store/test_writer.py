@@ -19,10 +19,10 @@ import pytest
 from tests.unit.store.test_zonefile import BASE, MANY_TYPES, ORIGIN, rr, soa
 from zonesync.errors import FailureReason, ZoneContentError
 from zonesync.store.records import (
-    AsRecords,
-    LineRecords,
+    as_records,
     from_line,
     is_subdomain_wire,
+    line_records,
     render,
 )
 from zonesync.store.zonefile import FileZone, MemoryZone, Record, ZoneWriter
@@ -101,7 +101,7 @@ def test_the_same_zone_info_and_memory_records(tmp_path: Path) -> None:
 
 
 def test_line_records_read_on_demand() -> None:
-    records = LineRecords(render(MANY_TYPES))
+    records = line_records(render(MANY_TYPES))
     assert len(records) == len(MANY_TYPES)
     assert records[1] == MANY_TYPES[1]
     assert list(records[2:4]) == MANY_TYPES[2:4]
@@ -110,7 +110,7 @@ def test_line_records_read_on_demand() -> None:
 
 
 def test_as_records_reads_on_demand() -> None:
-    records = AsRecords(wire_records(BASE))
+    records = as_records(wire_records(BASE))
     assert len(records) == len(BASE)
     assert records[1] == BASE[1]
     assert list(records[2:4]) == BASE[2:4]
