@@ -31,6 +31,7 @@ import dns.rdtypes.ANY.SOA
 import dns.zone
 
 from zonesync.errors import FailureReason, StoreError, ZoneContentError
+from zonesync.names import NAME_PLAIN, name_text
 from zonesync.store.atomic import AtomicFile, remove_stale_temp_files, store_error
 from zonesync.store.ixfr import IxfrPlan
 from zonesync.store.journal import (
@@ -66,6 +67,18 @@ __all__ = [
 ]
 
 _READ_BYTES = 1 << 20
+# What _fast_soa takes as it is: a number of at most 32 bits (dnspython's
+# range for the SOA's five), and an absolute name of plain labels (as
+# names.name_text prints them) of at most 255 octets in wire form.
+_UINT32 = re.compile(
+    r"0*(?:[0-9]{1,9}|[1-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}"
+    r"|429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}"
+    r"|429496[0-6][0-9]{3}|4294967[01][0-9]{2}|42949672[0-8][0-9]"
+    r"|429496729[0-5])"
+)
+_PLAIN_NAME = re.compile(
+    rf"(?=.{{1,254}}$)(?:[{re.escape(NAME_PLAIN.decode())}]{{1,63}}\.)+|\."
+)
 _MERGE_BYTES = 1 << 20  # read at a time by an IXFR's rewrite
 
 # Blanks as str.split() knows them, but not the end of the line.
@@ -180,7 +193,7 @@ class FileZone:
         self.path = path
         self.max_records = max_records
         self.rdclass = rdclass
-        self._origin_text = origin.to_text()
+        self._origin_text = name_text(origin)
         self.journal: Path | None = None  # set by open_journal()
         self._file_lock = _file_lock(path)
         # Guards the journal file and the fields below; never held while the
@@ -215,14 +228,23 @@ class FileZone:
                     )
                 lines = head.split(b"\n", HEADER_LINES + 1)
                 if len(lines) > HEADER_LINES + 1 and self._is_ours(lines[0]):
-                    soa = self._parse_soa(lines[2].decode())
+                    line = lines[2].decode()
+                    fast = self._fast_soa(line)
+                    soa = self._parse_soa(line) if fast is None else None
                     count = head.count(b"\n")
                     size = len(head)
                     while chunk := file.read(_READ_BYTES):
                         count += chunk.count(b"\n")
                         size += len(chunk)
-                    self._check_size(count - HEADER_LINES)
-                    return self._loaded(zone_info(soa, count - HEADER_LINES, size))
+                    records = count - HEADER_LINES
+                    self._check_size(records)
+                    if fast is not None:
+                        *numbers, text = fast
+                        info = ZoneInfo(*numbers, records, size, soa_text=text)
+                    else:
+                        assert soa is not None
+                        info = zone_info(soa, records, size)
+                    return self._loaded(info)
             records, size = self._load_foreign()
         except FileNotFoundError:
             return None
@@ -274,21 +296,20 @@ class FileZone:
 
     def _parse_soa(self, line: str) -> Record:
         """The SOA line of our own format, the first after the header."""
-        record = self._fast_soa(line)
-        if record is not None:
-            return record
         record = self._parse_line(line, HEADER_LINES + 1)
         if record[2].rdtype != dns.rdatatype.SOA or record[0] != self.origin:
             raise self._line_error(HEADER_LINES + 1, "not the zone's SOA")
         return record
 
-    def _fast_soa(self, line: str) -> Record | None:
-        """The SOA line as we write it, read without dnspython's tokenizer.
+    def _fast_soa(self, line: str) -> tuple[int, int, int, int, int, str] | None:
+        """The SOA line as we write it, read without dnspython.
 
         `owner TTL CLASS SOA mname rname serial refresh retry expire
-        minimum`, all plain; None for anything else (the slow path then
-        reads it, or says what is wrong). A restart of 10,000 zones spent
-        a seventh of its time in the tokenizer here (issue 5).
+        minimum`, all plain: the five numbers and the rdata text, or None
+        for anything else (`_parse_soa` then reads it, or says what is
+        wrong). The names are checked, not made: a restart of 10,000 zones
+        spent a tenth of its time making them (issue 5); `ZoneInfo.soa_rdata`
+        makes them when an IXFR query needs them.
         """
         words = line.split()
         if (
@@ -296,22 +317,14 @@ class FileZone:
             or words[3] != "SOA"
             or words[0].lower() != self._origin_text.lower()
             or words[2] != class_text(self.rdclass)
-            or not all(word.isdigit() for word in words[6:])
-            or not words[1].isdigit()
+            or not all(_UINT32.fullmatch(word) for word in words[6:])
+            or not _UINT32.fullmatch(words[1])
+            or not _PLAIN_NAME.fullmatch(words[4])
+            or not _PLAIN_NAME.fullmatch(words[5])
         ):
             return None
-        numbers = [int(word) for word in words[6:]]
-        try:  # dnspython checks the ranges as its tokenizer would
-            rdata = dns.rdtypes.ANY.SOA.SOA(  # type: ignore[no-untyped-call]
-                self.rdclass,
-                dns.rdatatype.SOA,
-                dns.name.from_text(words[4]),
-                dns.name.from_text(words[5]),
-                *numbers,
-            )
-        except (dns.exception.DNSException, ValueError):
-            return None
-        return self.origin, int(words[1]), rdata
+        serial, refresh, retry, expire, minimum = (int(word) for word in words[6:])
+        return serial, refresh, retry, expire, minimum, " ".join(words[4:])
 
     def _load_foreign(self) -> tuple[list[Record], int]:
         """Any other text zone file, parsed by dnspython: its RRs (SOA first)

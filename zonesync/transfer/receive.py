@@ -312,8 +312,9 @@ def soa_of(info: ZoneInfo) -> dns.rdtypes.ANY.SOA.SOA:
     Should the store not have it, one with our serial and timers stands in;
     primaries read only the serial.
     """
-    if info.soa is not None:
-        return info.soa
+    held = info.soa_rdata()
+    if held is not None:
+        return held
     soa = dns.rdata.from_text(
         dns.rdataclass.IN,
         dns.rdatatype.SOA,
