@@ -236,14 +236,22 @@ class FileZone:
                     while chunk := file.read(_READ_BYTES):
                         count += chunk.count(b"\n")
                         size += len(chunk)
-                    records = count - HEADER_LINES
-                    self._check_size(records)
-                    if fast is not None:
-                        *numbers, text = fast
-                        info = ZoneInfo(*numbers, records, size, soa_text=text)
-                    else:
+                    held = count - HEADER_LINES
+                    self._check_size(held)
+                    if fast is None:
                         assert soa is not None
-                        info = zone_info(soa, records, size)
+                        return self._loaded(zone_info(soa, held, size))
+                    serial, refresh, retry, expire, minimum, text = fast
+                    info = ZoneInfo(
+                        serial,
+                        refresh,
+                        retry,
+                        expire,
+                        minimum,
+                        held,
+                        size,
+                        soa_text=text,
+                    )
                     return self._loaded(info)
             records, size = self._load_foreign()
         except FileNotFoundError:
