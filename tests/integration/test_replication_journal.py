@@ -40,6 +40,7 @@ from tests.integration.zonesync_run import (
     send_notify,
 )
 from zonesync.store.records import IxfrDelta
+from zonesync.store.state import STATE_LOG
 from zonesync.store.zonefile import FileZone
 
 HOOK_SECONDS = 10.0  # a hook that copies one file
@@ -84,7 +85,7 @@ async def test_ixfr_is_durable_before_the_zone_file_is_rewritten(
     secondary.write(secondary_zone(ORIGIN, [(primary.port, None)]))
     path = secondary.zone_file(ORIGIN)
     journal = journal_file(secondary)
-    state = secondary.state_dir / "_default@example.com.json"
+    state = secondary.state_dir / STATE_LOG
     at_durable = FilesAtLine(zone_line(r"transferred serial 2$"), path, journal, state)
     logger = logging.getLogger("zonesync.transfer.secondary")
     logger.addHandler(at_durable)
@@ -128,7 +129,9 @@ async def test_ixfr_is_durable_before_the_zone_file_is_rewritten(
     assert re.search(r"^- host3\.example\.com\. \d+ IN A ", journal_then, re.M)
     assert re.search(r"^\+ host7\.example\.com\. \d+ IN A ", journal_then, re.M)
     assert state_then is not None
-    assert json.loads(state_then)["serial"] == 2
+    saved = [json.loads(line) for line in state_then.splitlines()]
+    last = [line for line in saved if line["zone"] == "_default@example.com"][-1]
+    assert last["serial"] == 2
     # After: the file is the primary's serial 2, the journal gone, and the
     # hook (which tells the serving daemon to load the file) saw serial 2.
     assert_same_zone(path, primary)

@@ -1,34 +1,49 @@
 """Per-zone state that survives a restart: timers, health, the last primary.
 
-One small JSON file per (view, zone) in the state directory, replaced
-atomically (`atomic.py`: temporary file, rename), so a crash of the process
-leaves either the old state or the new one. It is not fsynced: the zone
-file is the truth and is synced; the state only refines the timers, and a
-cold start of 1,000 zones spent a fifth of its time syncing it (issue 5).
-After a power loss a state file may be missing, empty or old: one that
-cannot be used is logged and ignored, and one for another serial than the
-zone file's is not used; the zone then starts as BIND does, from the zone
-file's mtime.
+Every zone's state is in one file per state directory, `zones.state`: one
+JSON line per save, `{"zone": "<view>@<zone>", "version": 1, ...}`, the
+last line of a zone winning. A save appends its line with one write and no
+fsync; a start reads the file once. (Until issue 5 it was one small file
+per zone, replaced by a rename: a new inode per save, and 10,000 files to
+open at a restart.) The file is rewritten with only the last line of each
+zone (atomically, `atomic.py`) when it holds more than twice as many lines
+as zones.
+
+A crash of the process leaves every line written whole or not at all; a
+save that fails part way (a full disk) is cut back off. After a power loss
+the end of the file may be missing or torn: a line that cannot be read is
+logged and skipped, and a zone whose line was lost starts as BIND does,
+from the zone file's mtime, as does a zone whose state is for another
+serial than its file's. The zone file is the truth and is synced; the state
+only refines the timers.
+
+The one-file-per-zone state of earlier versions (`<view>@<zone>.json`) is
+still read for a zone the log does not hold, and removed once the zone's
+state is in the log.
 
 Everything here blocks; the daemon calls it through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import math
+import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dns.name
 
+from zonesync.errors import StoreError
 from zonesync.names import name_text
-from zonesync.store.atomic import AtomicFile, store_error
+from zonesync.store.atomic import AtomicFile, remove_stale_temp_files, store_error
 
 log = logging.getLogger(__name__)
 
@@ -76,25 +91,32 @@ def _escape(text: str) -> str:
     return escaped
 
 
-def state_path(state_dir: Path, view: str, zone: dns.name.Name) -> Path:
-    """The state file of `zone` in `view`: `<view>@<zone>.json` in `state_dir`.
+def state_key(view: str, zone: dns.name.Name) -> str:
+    """The name of `zone` in `view` in the state directory: `<view>@<zone>`.
 
     The zone is lower-cased (names differing only in case are one zone); the
-    view keeps its case, as BIND compares view names exactly.
+    view keeps its case, as BIND compares view names exactly. The key of
+    the state log, and the stem of the zone's journal (and of its old
+    state file).
     """
     # Lower-cased text is the text of the canonical name: the escapes
     # (\DDD, \.) hold no letters.
     zone_text = name_text(zone, omit_final_dot=True).lower() or "."
-    return state_dir / f"{_escape(view)}@{_escape(zone_text)}.json"
+    return f"{_escape(view)}@{_escape(zone_text)}"
+
+
+def state_path(state_dir: Path, view: str, zone: dns.name.Name) -> Path:
+    """The old per-zone state file: `<view>@<zone>.json` in `state_dir`."""
+    return state_dir / f"{state_key(view, zone)}.json"
 
 
 def journal_path(state_dir: Path, view: str, zone: dns.name.Name) -> Path:
-    """The IXFR journal of `zone` in `view`: the state file's name, `.jnl`.
+    """The IXFR journal of `zone` in `view`: `<view>@<zone>.jnl`.
 
     In the state directory, not beside the zone file, where BIND would load
     it as its own journal (`<file>.jnl`).
     """
-    return state_path(state_dir, view, zone).with_suffix(".jnl")
+    return state_dir / f"{state_key(view, zone)}.jnl"
 
 
 def _optional(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -151,15 +173,156 @@ def load_state(path: Path) -> ZoneState | None:
         return None
 
 
-def dump_state(path: Path, state: ZoneState) -> None:
-    """Store `state` at `path` atomically, creating the directory if needed."""
-    data = {"version": STATE_VERSION, **dataclasses.asdict(state)}
-    text = json.dumps(data, indent=1, allow_nan=False) + "\n"
-    directory = path.parent
-    try:
-        directory.mkdir(mode=0o750, parents=True, exist_ok=True)
-    except OSError as err:
-        raise store_error("creating state directory", directory, err, path) from err
-    with AtomicFile(path, 0o640, sync_action="writing", durable=False) as out:
-        out.write(text)
-        out.publish()
+STATE_LOG = "zones.state"
+# Rewrite the log when it holds more than twice as many lines as zones,
+# and at least this many.
+_COMPACT_LINES = 1024
+
+
+class StateLog:
+    """The state of every zone of one state directory (see the module's doc).
+
+    Thread-safe: zones save from worker threads. The file is read at the
+    first `get` or `save`.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / STATE_LOG
+        self._lock = threading.Lock()
+        self._states: dict[str, ZoneState] | None = None  # None: not read yet
+        self._legacy: set[str] = set()  # keys with an old per-zone file
+        self._lines = 0  # lines in the file
+        self._made = False  # the directory exists
+
+    def get(self, key: str) -> ZoneState | None:
+        """The last state saved for `key`; None if none is usable."""
+        with self._lock:
+            states = self._read()
+            state = states.get(key)
+            if state is None and key in self._legacy:
+                state = load_state(self.directory / f"{key}.json")
+                if state is not None:
+                    states[key] = state
+            return state
+
+    def save(self, key: str, state: ZoneState) -> None:
+        """Append `state` as the last of `key`; StoreError if it cannot be.
+
+        A failed save leaves the file as it was.
+        """
+        line = _line(key, state)
+        with self._lock:
+            states = self._read()
+            fd = self._open()
+            try:
+                end = os.fstat(fd).st_size
+                try:
+                    _write_all(fd, line)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, end)  # no torn line before the next
+                    raise
+            except OSError as err:
+                raise store_error("writing", self.path, err) from err
+            finally:
+                os.close(fd)
+            states[key] = state
+            self._lines += 1
+            if key in self._legacy:
+                self._legacy.discard(key)
+                with contextlib.suppress(OSError):
+                    (self.directory / f"{key}.json").unlink()
+            if self._lines > max(2 * len(states), _COMPACT_LINES):
+                self._compact(states)
+
+    def _open(self) -> int:
+        if not self._made:
+            try:
+                self.directory.mkdir(mode=0o750, parents=True, exist_ok=True)
+            except OSError as err:
+                action = "creating state directory"
+                raise store_error(action, self.directory, err, self.path) from err
+            self._made = True
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        try:
+            return os.open(self.path, flags, 0o640)
+        except OSError as err:
+            raise store_error("writing", self.path, err) from err
+
+    def _read(self) -> dict[str, ZoneState]:
+        """The states in the file, read once (the lock is held)."""
+        if self._states is not None:
+            return self._states
+        states: dict[str, ZoneState] = {}
+        self._states = states
+        try:
+            with os.scandir(self.directory) as entries:
+                names = [entry.name for entry in entries]
+        except FileNotFoundError:
+            return states
+        except OSError as err:
+            reason = err.strerror or err
+            log.warning("ignoring state directory %s: %s", self.directory, reason)
+            return states
+        self._legacy = {name[:-5] for name in names if name.endswith(".json")}
+        if STATE_LOG not in names:
+            return states
+        with contextlib.suppress(StoreError):
+            remove_stale_temp_files(self.path)
+        try:
+            data = self.path.read_bytes()
+        except OSError as err:
+            log.warning("ignoring state file %s: %s", self.path, err.strerror or err)
+            return states
+        lines = data.splitlines()
+        bad = 0
+        first_bad = ""
+        for number, text in enumerate(lines, 1):
+            try:
+                key, state = _parse_line(text)
+            except ValueError as err:
+                bad += 1
+                first_bad = first_bad or f"line {number}: {err}"
+                continue
+            states[key] = state
+        self._lines = len(lines)
+        if bad:
+            log.warning(
+                "state file %s: %d line(s) ignored (%s)", self.path, bad, first_bad
+            )
+        if self._lines > max(2 * len(states), _COMPACT_LINES) or bad:
+            try:
+                self._compact(states)
+            except StoreError as err:
+                log.warning("state file %s not rewritten: %s", self.path, err)
+        return states
+
+    def _compact(self, states: dict[str, ZoneState]) -> None:
+        """Rewrite the file with the last line of each zone (the lock is held)."""
+        with AtomicFile(self.path, 0o640, sync_action="writing", durable=False) as out:
+            for key, state in states.items():
+                out.write(_line(key, state).decode())
+            out.publish()
+        self._lines = len(states)
+
+
+def _line(key: str, state: ZoneState) -> bytes:
+    data = {"zone": key, "version": STATE_VERSION, **dataclasses.asdict(state)}
+    return (json.dumps(data, allow_nan=False) + "\n").encode()
+
+
+def _parse_line(text: bytes) -> tuple[str, ZoneState]:
+    data = json.loads(text)  # ValueError: JSONDecodeError, UnicodeDecodeError
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    key = data.pop("zone", None)
+    if not isinstance(key, str) or not key:
+        raise ValueError("no zone")
+    return key, _from_json(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

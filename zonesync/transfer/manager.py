@@ -13,7 +13,7 @@ import dns.name
 
 from zonesync.config.model import Config, ZoneConfig
 from zonesync.log import zone_label
-from zonesync.store.state import state_path
+from zonesync.store.state import StateLog
 from zonesync.transfer.client import Endpoint
 from zonesync.transfer.events import ZoneEvents
 from zonesync.transfer.limits import RefreshLimits
@@ -62,7 +62,7 @@ class ZoneManager:
         events: ZoneEvents = NO_EVENTS,
     ) -> None:
         self.config = config
-        self._state_dir = state_dir
+        self._state_log = StateLog(state_dir)
         self._hooks = hooks
         self._clock = clock
         self._events = events
@@ -108,7 +108,7 @@ class ZoneManager:
             zones[(zone.view, zone.name)] = SecondaryZone(
                 zone,
                 endpoints,
-                state_path(self._state_dir, zone.view, zone.name),
+                self._state_log,
                 limits,
                 self._hooks,
                 self._clock,

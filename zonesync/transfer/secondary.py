@@ -17,7 +17,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Protocol
 
 from zonesync.config.model import ZoneConfig
@@ -34,7 +33,7 @@ from zonesync.errors import (
 from zonesync.hooks import run_hook
 from zonesync.log import REFRESH_LOGGER, transfer_logger, zone_label, zone_logger
 from zonesync.names import name_text
-from zonesync.store.state import ZoneState, dump_state, journal_path, load_state
+from zonesync.store.state import StateLog, ZoneState, journal_path, state_key
 from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
 from zonesync.transfer.client import (
     Endpoint,
@@ -119,7 +118,7 @@ class SecondaryZone:
         self,
         zone: ZoneConfig,
         endpoints: list[Endpoint],
-        state_path: Path,
+        state_log: StateLog,
         limits: Limits,
         hooks: Hooks = NO_HOOKS,
         clock: Callable[[], float] = time.time,
@@ -134,7 +133,8 @@ class SecondaryZone:
         self.endpoints = endpoints
         self.label = zone_label(zone.name, zone.rdclass, zone.view)
         self.log = zone_logger(log, self.label)
-        self._state_path = state_path
+        self._state_log = state_log
+        self._state_key = state_key(zone.view, zone.name)
         self._limits = limits
         self._hooks = hooks
         self._clock = clock
@@ -302,7 +302,7 @@ class SecondaryZone:
         10,000 zones take seconds of event-loop time (issue 5).
         """
         removed = self.store.remove_stale_temp_files()
-        saved = load_state(self._state_path)
+        saved = self._state_log.get(self._state_key)
         error: StoreError | None = None
         try:
             info = self.store.load()
@@ -311,7 +311,7 @@ class SecondaryZone:
         journal: Rewrite | ZoneContentError | StoreError | None = None
         if isinstance(self.store, FileZone):
             path = journal_path(
-                self._state_path.parent, self.config.view, self.config.name
+                self._state_log.directory, self.config.view, self.config.name
             )
             try:
                 journal = self.store.open_journal(path, info)
@@ -385,7 +385,7 @@ class SecondaryZone:
         if state == self._saved:
             return
         try:
-            await asyncio.to_thread(dump_state, self._state_path, state)
+            await asyncio.to_thread(self._state_log.save, self._state_key, state)
         except StoreError as err:
             self.log.error("saving state failed: %s", err)
             return

@@ -1,4 +1,4 @@
-"""Per-zone state files: round trip, corrupt files, atomic replace, file names."""
+"""The state log: round trip, damaged lines, failed saves, compaction, old files."""
 
 from __future__ import annotations
 
@@ -12,9 +12,18 @@ import dns.name
 import pytest
 
 from zonesync.errors import StoreError
-from zonesync.store.state import ZoneState, dump_state, load_state, state_path
+from zonesync.store import state as state_module
+from zonesync.store.state import (
+    STATE_LOG,
+    StateLog,
+    ZoneState,
+    journal_path,
+    state_key,
+    state_path,
+)
 
 ZONE = dns.name.from_text("example.com.")
+KEY = state_key("_default", ZONE)
 FULL = ZoneState(
     serial=2026112101,
     last_refresh_at=1_763_700_000.25,
@@ -27,42 +36,59 @@ FULL = ZoneState(
 )
 
 
+def lines(directory: Path) -> list[dict[str, object]]:
+    text = (directory / STATE_LOG).read_text()
+    return [json.loads(line) for line in text.splitlines()]
+
+
 @pytest.mark.parametrize("state", [ZoneState(), FULL])
 def test_round_trip(tmp_path: Path, state: ZoneState) -> None:
-    path = state_path(tmp_path, "_default", ZONE)
-    dump_state(path, state)
-    assert load_state(path) == state
-    assert json.loads(path.read_text())["version"] == 1
+    StateLog(tmp_path).save(KEY, state)
+    assert StateLog(tmp_path).get(KEY) == state
+    [line] = lines(tmp_path)
+    assert line["zone"] == "_default@example.com"
+    assert line["version"] == 1
 
 
-def test_missing_file_is_none(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    assert load_state(tmp_path / "nothing.json") is None
+def test_nothing_saved_is_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert StateLog(tmp_path / "absent").get(KEY) is None
+    assert StateLog(tmp_path).get(KEY) is None
     assert caplog.records == []
 
 
-def test_dump_replaces_and_creates_the_directory(tmp_path: Path) -> None:
+def test_the_last_save_wins_and_the_directory_is_made(tmp_path: Path) -> None:
     state_dir = tmp_path / "state" / "zones"
-    path = state_path(state_dir, "_default", ZONE)
-    dump_state(path, ZoneState(serial=1))
-    dump_state(path, FULL)
-    assert load_state(path) == FULL
+    first = StateLog(state_dir)
+    first.save(KEY, ZoneState(serial=1))
+    first.save("other@example.org", ZoneState(serial=7))
+    first.save(KEY, FULL)
+    assert first.get(KEY) == FULL
+    again = StateLog(state_dir)
+    assert again.get(KEY) == FULL
+    assert again.get("other@example.org") == ZoneState(serial=7)
     umask = os.umask(0)
     os.umask(umask)
     assert state_dir.stat().st_mode & 0o777 == 0o750 & ~umask
-    assert [p.name for p in state_dir.iterdir()] == [path.name]
+    assert (state_dir / STATE_LOG).stat().st_mode & 0o777 == 0o640 & ~umask
+    assert [p.name for p in state_dir.iterdir()] == [STATE_LOG]
+    assert len(lines(state_dir)) == 3  # appended, one line per save
 
 
 def valid() -> dict[str, object]:
-    return {"version": 1, "serial": 5, "failures": 0, "expired": False}
+    return {"zone": "z@example.org", "version": 1, "serial": 5, "failures": 0}
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ('{"version": 1, "serial": 20', "Expecting"),
+        ('{"zone": "z@example.org", "version": 1, "serial": 20', "Expecting"),
         ("", "Expecting value"),
         ("\x80abc", "codec can't decode"),
         ("[1, 2]", "not a JSON object"),
+        (json.dumps({**valid(), "zone": ""}), "no zone"),
+        (json.dumps({**valid(), "zone": 5}), "no zone"),
         (json.dumps({**valid(), "version": 2}), "unknown version 2"),
         (
             json.dumps({k: v for k, v in valid().items() if k != "version"}),
@@ -78,64 +104,148 @@ def valid() -> dict[str, object]:
         (json.dumps({**valid(), "failures": 1.5}), "failures"),
         (json.dumps({**valid(), "expired": "no"}), "expired"),
         (json.dumps({**valid(), "expires_at": "soon"}), "expires_at"),
-        ('{"version": 1, "expires_at": NaN}', "expires_at: nan is not finite"),
+        (
+            '{"zone": "z@example.org", "version": 1, "expires_at": NaN}',
+            "expires_at: nan is not finite",
+        ),
         (json.dumps({**valid(), "primary": 53}), "primary"),
     ],
 )
-def test_corrupt_file_is_ignored_with_a_warning(
+def test_a_damaged_line_is_skipped_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, reason: str
 ) -> None:
-    path = tmp_path / "x.json"
-    path.write_bytes(text.encode("latin-1"))
+    StateLog(tmp_path).save(KEY, FULL)
+    with (tmp_path / STATE_LOG).open("ab") as out:
+        out.write(text.encode("latin-1") + b"\n")
+    log = StateLog(tmp_path)
     with caplog.at_level(logging.WARNING, logger="zonesync.store.state"):
-        assert load_state(path) is None
+        assert log.get("z@example.org") is None
+        assert log.get(KEY) == FULL  # the other lines still count
     [record] = caplog.records
     assert record.levelno == logging.WARNING
-    assert record.getMessage().startswith(f"ignoring state file {path}: ")
-    assert reason in record.getMessage()
+    message = record.getMessage()
+    path = tmp_path / STATE_LOG
+    assert message.startswith(f"state file {path}: 1 line(s) ignored (line 2: ")
+    assert reason in message
+    # rewritten without the damaged line, so it is reported once
+    assert [line["zone"] for line in lines(tmp_path)] == [KEY]
+
+
+def test_a_torn_last_line_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # what a power loss may leave: the end of the last save missing
+    StateLog(tmp_path).save(KEY, ZoneState(serial=1))
+    StateLog(tmp_path).save(KEY, FULL)
+    path = tmp_path / STATE_LOG
+    path.write_bytes(path.read_bytes()[:-20])
+    assert StateLog(tmp_path).get(KEY) == ZoneState(serial=1)
+    assert "1 line(s) ignored (line 2: " in caplog.text
 
 
 def test_unknown_fields_are_ignored(tmp_path: Path) -> None:
-    path = tmp_path / "x.json"
-    path.write_text(json.dumps({**valid(), "later_field": [1]}))
-    assert load_state(path) == ZoneState(serial=5)
+    (tmp_path / STATE_LOG).write_text(json.dumps({**valid(), "later": [1]}) + "\n")
+    assert StateLog(tmp_path).get("z@example.org") == ZoneState(serial=5)
 
 
-def test_unreadable_file_is_ignored_with_a_warning(
+def test_an_unreadable_file_is_ignored_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "x.json"
-    path.mkdir()
-    assert load_state(path) is None
+    (tmp_path / STATE_LOG).mkdir()
+    assert StateLog(tmp_path).get(KEY) is None
     assert "Is a directory" in caplog.text
 
 
-@pytest.mark.parametrize("call", ["write", "replace"])
-def test_failed_dump_keeps_old_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+@pytest.mark.parametrize("written", [0, 10])
+def test_a_failed_save_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: int
 ) -> None:
-    path = state_path(tmp_path, "_default", ZONE)
-    dump_state(path, ZoneState(serial=1))
+    log = StateLog(tmp_path)
+    log.save(KEY, ZoneState(serial=1))
+    path = tmp_path / STATE_LOG
     before = path.read_bytes()
+    real_write = os.write
+    calls = []
 
-    def enospc(*args: object) -> None:
+    def full_disk(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if written and len(calls) == 1:
+            return real_write(fd, bytes(data)[:written])  # part of the line
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(os, call, enospc)
+    monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(StoreError) as info:
-        dump_state(path, FULL)
+        log.save(KEY, FULL)
     monkeypatch.undo()
     assert str(info.value) == f"writing {path}: No space left on device"
     assert info.value.path == str(path)
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert log.get(KEY) == ZoneState(serial=1)
+    log.save(KEY, FULL)  # and the next save is whole
+    assert StateLog(tmp_path).get(KEY) == FULL
 
 
-def test_uncreatable_directory_is_a_store_error(tmp_path: Path) -> None:
+def test_an_uncreatable_directory_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    path = state_path(tmp_path / "file", "_default", ZONE)
-    with pytest.raises(StoreError, match=r"^creating state directory .*/file: "):
-        dump_state(path, FULL)
+    with pytest.raises(
+        StoreError, match=r"^creating state directory .*/file/state: Not a directory$"
+    ):
+        StateLog(tmp_path / "file" / "state").save(KEY, FULL)
+
+
+def test_the_file_is_rewritten_when_mostly_old_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state_module, "_COMPACT_LINES", 10)
+    log = StateLog(tmp_path)
+    for serial in range(30):
+        log.save(KEY, ZoneState(serial=serial))
+        log.save("other@example.org", ZoneState(serial=1000 + serial))
+        held = len(lines(tmp_path))
+        assert held <= 10 + 1  # rewritten once past the limit
+    again = StateLog(tmp_path)
+    assert again.get(KEY) == ZoneState(serial=29)
+    assert again.get("other@example.org") == ZoneState(serial=1029)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [STATE_LOG]
+
+
+def test_a_long_log_is_rewritten_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = StateLog(tmp_path)
+    for serial in range(40):
+        log.save(KEY, ZoneState(serial=serial))
+    assert len(lines(tmp_path)) == 40
+    monkeypatch.setattr(state_module, "_COMPACT_LINES", 10)
+    assert StateLog(tmp_path).get(KEY) == ZoneState(serial=39)
+    assert len(lines(tmp_path)) == 1
+
+
+def test_a_temporary_file_of_a_rewrite_is_removed_at_start(tmp_path: Path) -> None:
+    StateLog(tmp_path).save(KEY, FULL)
+    stale = tmp_path / f".{STATE_LOG}.zonesync-0123456789abcdef.tmp"
+    stale.write_text("half a rewrite")
+    assert StateLog(tmp_path).get(KEY) == FULL
+    assert not stale.exists()
+
+
+def test_an_old_state_file_is_read_then_removed(tmp_path: Path) -> None:
+    # the one-file-per-zone state of earlier versions
+    old = state_path(tmp_path, "_default", ZONE)
+    old.write_text(json.dumps({"version": 1, "serial": 9, "primary": "192.0.2.1#53"}))
+    log = StateLog(tmp_path)
+    assert log.get(KEY) == ZoneState(serial=9, primary="192.0.2.1#53")
+    log.save(KEY, FULL)
+    assert not old.exists()
+    assert StateLog(tmp_path).get(KEY) == FULL
+
+
+def test_the_log_wins_over_an_old_state_file(tmp_path: Path) -> None:
+    StateLog(tmp_path).save(KEY, FULL)
+    state_path(tmp_path, "_default", ZONE).write_text(
+        json.dumps({"version": 1, "serial": 9})
+    )
+    assert StateLog(tmp_path).get(KEY) == FULL
 
 
 TRICKY = [
@@ -165,29 +275,36 @@ TRICKY = [
 ]
 
 
-def test_state_paths_are_safe_and_distinct(tmp_path: Path) -> None:
-    paths = [
-        state_path(tmp_path, view, dns.name.from_text(zone)) for view, zone in TRICKY
+def test_state_keys_are_safe_and_distinct(tmp_path: Path) -> None:
+    keys = [state_key(view, dns.name.from_text(zone)) for view, zone in TRICKY]
+    assert len(set(keys)) == len(TRICKY)
+    for view, zone in TRICKY:
+        key = state_key(view, dns.name.from_text(zone))
+        assert (
+            state_path(tmp_path, view, dns.name.from_text(zone)).name == f"{key}.json"
+        )
+        path = journal_path(tmp_path, view, dns.name.from_text(zone))
+        assert path == tmp_path / f"{key}.jnl"
+        assert key.isascii()
+        assert key.isprintable()
+        assert "/" not in key
+        assert "\0" not in key
+        assert not key.startswith((".", "-"))
+        assert len(key.encode()) <= 200
+    for key in keys:  # the file system takes every one of them as a journal
+        (tmp_path / f"{key}.jnl").write_text("")
+    log = StateLog(tmp_path)
+    for number, key in enumerate(keys):
+        log.save(key, ZoneState(serial=number))
+    again = StateLog(tmp_path)
+    assert [again.get(key) for key in keys] == [
+        ZoneState(serial=number) for number in range(len(keys))
     ]
-    assert len(set(paths)) == len(TRICKY)
-    for path in paths:
-        assert path.parent == tmp_path
-        name = path.name
-        assert name.isascii()
-        assert name.isprintable()
-        assert "/" not in name
-        assert "\0" not in name
-        assert not name.startswith((".", "-"))
-        assert name.endswith(".json")
-        assert len(name.encode()) <= 200
-    for path in paths:  # the file system takes every one of them
-        dump_state(path, ZoneState(serial=1))
-    assert len(list(tmp_path.iterdir())) == len(TRICKY)
 
 
-def test_state_path_ignores_zone_case() -> None:
+def test_state_key_ignores_zone_case() -> None:
+    upper = state_key("_default", dns.name.from_text("EXAMPLE.Com."))
+    assert upper == state_key("_default", ZONE) == "_default@example.com"
+    assert state_key("_default", dns.name.root) == "_default@%2E"
     base = Path("/var/lib/zonesync")
-    upper = state_path(base, "_default", dns.name.from_text("EXAMPLE.Com."))
-    assert upper == state_path(base, "_default", ZONE)
-    assert upper == base / "_default@example.com.json"
-    assert state_path(base, "_default", dns.name.root).name == "_default@%2E.json"
+    assert journal_path(base, "_default", ZONE) == base / "_default@example.com.jnl"

@@ -14,7 +14,7 @@ import pytest
 
 from zonesync.config.loader import load_config
 from zonesync.store.journal import dump_journal
-from zonesync.store.state import ZoneState, dump_state, journal_path, state_path
+from zonesync.store.state import StateLog, ZoneState, journal_path, state_key
 from zonesync.store.zonefile import FileZone, IxfrDelta
 from zonesync.transfer.limits import RefreshLimits
 from zonesync.transfer.manager import endpoints_for
@@ -52,7 +52,7 @@ def setup(tmp_path):
         return SecondaryZone(
             zone,
             endpoints_for(zone, config),
-            state_path(state_dir, zone.view, zone.name),
+            StateLog(state_dir),
             RefreshLimits(),
             clock=lambda: now,
             uniform=lambda a, b: a,
@@ -114,8 +114,8 @@ async def test_file_older_than_expire_starts_expired(setup, caplog):
 async def test_saved_state_wins_over_the_mtime(setup):
     path, state_dir, zone_config, make = setup
     write_zone(path, T0 - 86400 * 2)  # mtime alone would say expired
-    dump_state(
-        state_path(state_dir, zone_config.view, ZONE),
+    StateLog(state_dir).save(
+        state_key(zone_config.view, ZONE),
         ZoneState(serial=42, last_refresh_at=T0 - 100, primary="192.0.2.1#53"),
     )
     zone = make(T0)
@@ -129,8 +129,8 @@ async def test_saved_state_wins_over_the_mtime(setup):
 async def test_zone_that_expired_while_down_stays_expired(setup):
     path, state_dir, zone_config, make = setup
     write_zone(path, T0 - 10)
-    dump_state(
-        state_path(state_dir, zone_config.view, ZONE),
+    StateLog(state_dir).save(
+        state_key(zone_config.view, ZONE),
         ZoneState(serial=42, last_refresh_at=T0 - 10, expired=True),
     )
     zone = make(T0)
@@ -142,8 +142,8 @@ async def test_state_for_an_older_serial_falls_back_to_the_mtime(setup):
     # a kill -9 between the file's rename and the state write
     path, state_dir, zone_config, make = setup
     write_zone(path, T0 - 50)
-    dump_state(
-        state_path(state_dir, zone_config.view, ZONE),
+    StateLog(state_dir).save(
+        state_key(zone_config.view, ZONE),
         ZoneState(serial=41, last_refresh_at=T0 - 5000),
     )
     zone = make(T0)
@@ -194,8 +194,8 @@ async def test_load_replays_the_journal_before_scheduling(setup, caplog):
     added = rr("www.example.com.", "A", "192.0.2.80")
     journal = journal_path(state_dir, zone_config.view, ZONE)
     dump_journal(journal, ZONE, dns.rdataclass.IN, [delta(42, 43, (), [added])])
-    dump_state(
-        state_path(state_dir, zone_config.view, ZONE),
+    StateLog(state_dir).save(
+        state_key(zone_config.view, ZONE),
         ZoneState(serial=43, last_refresh_at=T0 - 5, primary="192.0.2.1#53"),
     )
     zone = make(T0)

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import json
 import logging
 import struct
 import threading
@@ -17,7 +16,7 @@ import pytest
 
 from zonesync.config.loader import load_config
 from zonesync.errors import TransferTimeout
-from zonesync.store.state import journal_path, state_path
+from zonesync.store.state import StateLog, journal_path, state_key
 from zonesync.store.zonefile import FileZone
 from zonesync.transfer.client import SoaAnswer, XfrStream
 from zonesync.transfer.limits import RefreshLimits
@@ -118,7 +117,7 @@ def make_zone(tmp_path):
         return SecondaryZone(
             zone,
             endpoints_for(zone, config),
-            state_path(tmp_path / "state", zone.view, zone.name),
+            StateLog(tmp_path / "state"),
             RefreshLimits(),
             clock=lambda: now,
             uniform=lambda a, b: a,
@@ -135,7 +134,8 @@ def journal_of(path):
 
 
 def state_of(path):
-    return state_path(path.parent.parent / "state", "_default", ZONE)
+    """The saved state of the zone whose file is `path` (make_zone's layout)."""
+    return StateLog(path.parent.parent / "state").get(state_key("_default", ZONE))
 
 
 async def start(make, primary, **kw):
@@ -237,7 +237,7 @@ async def test_ixfr_that_does_not_apply_is_retried_as_axfr(make_zone, caplog):
     assert zone.snapshot().serial == 1
     assert "serial 1\n" in path.read_text().splitlines(keepends=True)[0]
     assert not journal_of(path).exists()
-    assert json.loads(state_of(path).read_text())["serial"] == 1
+    assert state_of(path).serial == 1
     # The next refresh goes straight to AXFR.
     await zone.refresh_now()
     assert primary.requests == ["AXFR", "IXFR", "AXFR"]
@@ -599,7 +599,7 @@ async def test_an_ixfr_is_durable_before_the_file_is_rewritten(make_zone, gate):
     # The merge waits at the gate: the state and the journal hold serial 2,
     # the zone file is untouched.
     assert zone.snapshot().serial == 2
-    assert json.loads(state_of(path).read_text())["serial"] == 2
+    assert state_of(path).serial == 2
     assert "h3.example.com." in journal_of(path).read_text()
     assert file_serial(path) == 1
     opened.set()
