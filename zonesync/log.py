@@ -12,6 +12,7 @@ with a transfer's details as fields of their own (see `JsonFormatter`).
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import os
@@ -35,11 +36,20 @@ def zone_label(
     name: dns.name.Name, rdclass: dns.rdataclass.RdataClass, view: str
 ) -> str:
     """The zone as BIND names it in logs: `example.com/IN[/view]`."""
-    text = name_text(name, omit_final_dot=True) or "."
-    label = f"{text}/{dns.rdataclass.to_text(rdclass)}"
+    return text_label(name_text(name, omit_final_dot=True) or ".", rdclass, view)
+
+
+def text_label(zone: str, rdclass: dns.rdataclass.RdataClass, view: str) -> str:
+    """`zone_label` of the zone whose text (no final dot) is `zone`."""
+    label = f"{zone}/{_class_text(rdclass)}"
     if view not in _HIDDEN_VIEWS:
         label += f"/{view}"
     return label
+
+
+@functools.cache
+def _class_text(rdclass: dns.rdataclass.RdataClass) -> str:
+    return dns.rdataclass.to_text(rdclass)
 
 
 def peer_text(address: str, port: int) -> str:

@@ -12,6 +12,7 @@ Everything here blocks; the daemon calls it through `asyncio.to_thread`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -195,7 +196,6 @@ class FileZone:
         self.rdclass = rdclass
         self._origin_text = name_text(origin)
         self.journal: Path | None = None  # set by open_journal()
-        self._file_lock = _file_lock(path)
         # Guards the journal file and the fields below; never held while the
         # zone file is read or written, so an IXFR is journaled during a rewrite.
         self._journal_lock = threading.Lock()
@@ -203,6 +203,11 @@ class FileZone:
         self._file_info: ZoneInfo | None = None  # the file's, when known
         self._tip_info: ZoneInfo | None = None  # the newest version's
         self.generation = 0  # one more at each full zone published
+
+    @functools.cached_property
+    def _file_lock(self) -> threading.Lock:
+        """Shared by every FileZone of this path (a reload makes new ones)."""
+        return _file_lock(self.path)
 
     def _fail(
         self, message: str, reason: FailureReason = FailureReason.MALFORMED
@@ -569,6 +574,8 @@ class FileZone:
         """
         with self._file_lock:
             self.journal = path
+            if not os.path.lexists(path):
+                return None  # the common case, without an error to raise
             deltas = load_journal(path, self.origin, self.rdclass)
             if not deltas:
                 remove_journal(path)  # none, empty, or unusable (warned)

@@ -78,13 +78,12 @@ class ZoneManager:
         # Zones share their primaries: 10,000 zones, one list (issue 5).
         endpoint_lists: dict[tuple[object, ...], list[Endpoint]] = {}
         for zone in config.secondary_zones():
-            label = zone_label(zone.name, zone.rdclass, zone.view)
             fmt = zone.setting("masterfile-format")
             if fmt != "text":
                 log.error(
                     "zone %s: masterfile-format %s is not supported (zonesync "
                     "writes text zone files); zone not loaded",
-                    label,
+                    zone_label(zone.name, zone.rdclass, zone.view),
                     fmt,
                 )
                 continue
@@ -98,11 +97,12 @@ class ZoneManager:
                     log.error(
                         "zone %s: primary %s#%d: zone transfer over TLS is not "
                         "supported yet; skipped",
-                        label,
+                        zone_label(zone.name, zone.rdclass, zone.view),
                         remote.address,
                         remote.port or 53,
                     )
             if not endpoints:
+                label = zone_label(zone.name, zone.rdclass, zone.view)
                 log.error("zone %s: no usable primaries; zone not loaded", label)
                 continue
             zones[(zone.view, zone.name)] = SecondaryZone(

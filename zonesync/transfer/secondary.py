@@ -31,7 +31,7 @@ from zonesync.errors import (
     ZoneSyncError,
 )
 from zonesync.hooks import run_hook
-from zonesync.log import REFRESH_LOGGER, transfer_logger, zone_label, zone_logger
+from zonesync.log import REFRESH_LOGGER, text_label, transfer_logger, zone_logger
 from zonesync.names import name_text
 from zonesync.store.state import StateLog, ZoneState, journal_path, state_key
 from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
@@ -131,7 +131,7 @@ class SecondaryZone:
         self._events = events
         self._zone_text = name_text(zone.name, omit_final_dot=True) or "."
         self.endpoints = endpoints
-        self.label = zone_label(zone.name, zone.rdclass, zone.view)
+        self.label = text_label(self._zone_text, zone.rdclass, zone.view)
         self.log = zone_logger(log, self.label)
         self._state_log = state_log
         self._state_key = state_key(zone.view, zone.name)
