@@ -6,6 +6,7 @@ Wiring only: behaviour lives in the objects wired here (STYLE §1).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from zonesync import __version__, sdnotify
 from zonesync.config import load_config
+from zonesync.config.model import Config
 from zonesync.control.server import ControlServer
 from zonesync.errors import ConfigError, ControlError, ZoneSyncError
 from zonesync.log import zone_label
@@ -24,7 +26,7 @@ from zonesync.server.listener import Listener
 from zonesync.server.notify_in import NotifyHandler
 from zonesync.server.notify_out import NotifyTarget, notify_all
 from zonesync.settings import Settings, listen_from_config
-from zonesync.transfer.manager import ZoneManager
+from zonesync.transfer.manager import ZoneManager, gc_paused
 from zonesync.transfer.receive import soa_of
 from zonesync.transfer.secondary import Hooks, SecondaryZone
 from zonesync.transfer.snapshot import ZoneSnapshot
@@ -66,32 +68,44 @@ class Daemon:
             raise RuntimeError("the daemon has not started yet")
         return self._metrics
 
-    async def run(self, shutdown: asyncio.Event) -> None:
-        """Run until `shutdown` is set; raises ConfigError or ZoneSyncError at start."""
+    def _start(self, config: Config) -> ZoneManager:
+        """The state directory, the metrics and the zones of `config`."""
         settings = self.settings
-        config = await asyncio.to_thread(load_config, str(settings.config_path))
         try:
             settings.state_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
         except OSError as err:
             raise ZoneSyncError(
                 f"state directory {settings.state_dir}: {err.strerror or err}"
             ) from err
-        metrics = Metrics(
+        self._metrics = Metrics(
             self.registry,
             self._snapshot,
             self._transfer_counts,
             per_zone=settings.metrics_per_zone,
             bind_compat=settings.metrics_bind_compat,
         )
-        self._metrics = metrics
         self._reloaded(True, time.time())  # the config in force and when it loaded
-        manager = ZoneManager(
+        self._manager = ZoneManager(
             config,
             settings.state_dir,
             Hooks(settings.on_update, settings.on_expire),
-            events=metrics,
+            events=self._metrics,
         )
-        self._manager = manager
+        return self._manager
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        """Run until `shutdown` is set; raises ConfigError or ZoneSyncError at start."""
+        settings = self.settings
+        # The config and the zones made of it are a great many objects that
+        # live as long as the config: no cyclic collection while they are
+        # made, then out of its sight (issue 5). Loading leaves no cyclic
+        # garbage, unless a file needs pyparsing's slow path (grammar.py);
+        # its tree then stays, once.
+        with gc_paused():
+            config = await asyncio.to_thread(load_config, str(settings.config_path))
+            manager = self._start(config)
+            gc.freeze()
+        metrics = self.metrics
         handler = NotifyHandler(config, manager)
         self._handler = handler
 

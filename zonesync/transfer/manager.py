@@ -69,7 +69,7 @@ class ZoneManager:
         self._clock = clock
         self._events = events
         self.limits = _limits(config)
-        with _gc_paused():
+        with gc_paused():
             self.zones = self._build(config, self.limits)
         self._tasks: dict[ZoneKey, asyncio.Task[None]] = {}
         self._group: asyncio.TaskGroup | None = None
@@ -124,13 +124,14 @@ class ZoneManager:
         log.info("managing %d secondary zone(s)", len(self.zones))
         async with asyncio.TaskGroup() as group:
             self._group = group
-            with _gc_paused():
+            with gc_paused():
                 await self._start_all()
-            # What the start made lives as long as the config: out of the
-            # cyclic collector's sight (Python's gc.freeze() advice for a
-            # server's start). With 10,000 zones, full collections of the
-            # growing heap took a third of a restart (issue 5).
-            gc.freeze()
+                # What the start made lives as long as the config (it
+                # leaves no cyclic garbage): out of the collector's sight,
+                # Python's gc.freeze() advice for a server's start. With
+                # 10,000 zones, collections of the growing heap took a third
+                # of a restart (issue 5).
+                gc.freeze()
             try:
                 await asyncio.get_running_loop().create_future()  # until cancelled
             finally:
@@ -317,7 +318,7 @@ def fingerprint(zone: SecondaryZone) -> tuple[object, ...]:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection meanwhile (the config loader does the same)."""
     enabled = gc.isenabled()
     gc.disable()
