@@ -21,9 +21,7 @@ from zonesync.config.model import (
     Source,
     ZoneConfig,
 )
-from zonesync.control.client import call as control_call
 from zonesync.control.protocol import DEFAULT_CONTROL_PATH, Request
-from zonesync.daemon import Daemon
 from zonesync.errors import ConfigError, ControlError, ZoneSyncError
 from zonesync.hooks import split_command
 from zonesync.log import setup_logging
@@ -309,8 +307,12 @@ def run(
 
 
 async def _run(settings: Settings) -> None:
+    # Imported here, not at the top: the other verbs have no use for the
+    # daemon's modules (issue 5).
+    from zonesync.daemon import Daemon
+
     shutdown = asyncio.Event()
-    daemon = Daemon(settings)
+    daemon = Daemon(settings, collect_metrics=settings.metrics is not None)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.set)
@@ -370,6 +372,8 @@ def _control(
     The message is one line, except a failed reload's: one `file:line:
     message` line per config problem, as check-conf prints them.
     """
+    from zonesync.control.client import call as control_call
+
     try:
         return control_call(path, request, timeout)
     except ControlError as err:
