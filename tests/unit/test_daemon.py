@@ -47,6 +47,7 @@ NOT_AT_START = (
     "zonesync.metrics_http",
     "zonesync.control.client",
     "zonesync.control.commands",
+    "zonesync.control.protocol",
     "zonesync.control.server",
     "zonesync.server.notify_out",
     "dns.asyncquery",
