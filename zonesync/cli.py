@@ -21,9 +21,7 @@ from zonesync.config.model import (
     Source,
     ZoneConfig,
 )
-from zonesync.control.client import call as control_call
-from zonesync.control.protocol import DEFAULT_CONTROL_PATH, Request
-from zonesync.daemon import Daemon
+from zonesync.control import DEFAULT_CONTROL_PATH
 from zonesync.errors import ConfigError, ControlError, ZoneSyncError
 from zonesync.hooks import split_command
 from zonesync.log import setup_logging
@@ -309,8 +307,12 @@ def run(
 
 
 async def _run(settings: Settings) -> None:
+    # Imported here, not at the top: the other verbs have no use for the
+    # daemon's modules (issue 5).
+    from zonesync.daemon import Daemon
+
     shutdown = asyncio.Event()
-    daemon = Daemon(settings)
+    daemon = Daemon(settings, collect_metrics=settings.metrics is not None)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.set)
@@ -363,15 +365,24 @@ _timeout_option = click.option(
 
 
 def _control(
-    path: Path, request: Request, timeout: float = CONTROL_TIMEOUT_SECONDS
+    path: Path,
+    command: str,
+    zone: str | None = None,
+    view: str | None = None,
+    wait: bool = False,
+    timeout: float = CONTROL_TIMEOUT_SECONDS,
 ) -> object:
     """The result of one control request; on error its message on stderr, exit 1.
 
     The message is one line, except a failed reload's: one `file:line:
     message` line per config problem, as check-conf prints them.
     """
+    # Imported here: `run` has no use for the control client (issue 5).
+    from zonesync.control.client import call as control_call
+    from zonesync.control.protocol import Request
+
     try:
-        return control_call(path, request, timeout)
+        return control_call(path, Request(command, zone, view, wait), timeout)
     except ControlError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
@@ -402,7 +413,7 @@ def _echo_fields(result: object) -> None:
 @_json_option
 def status(control_path: Path, as_json: bool) -> None:
     """Show the running zonesync's state, as rndc status."""
-    result = _control(control_path, Request("status"))
+    result = _control(control_path, "status")
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -414,7 +425,7 @@ def status(control_path: Path, as_json: bool) -> None:
 @_json_option
 def zones(control_path: Path, as_json: bool) -> None:
     """List every zone with its serial, state and timers (times in UTC)."""
-    result = _control(control_path, Request("zones"))
+    result = _control(control_path, "zones")
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -434,7 +445,7 @@ def zones(control_path: Path, as_json: bool) -> None:
 @click.argument("zone")
 def zonestatus(control_path: Path, view: str | None, as_json: bool, zone: str) -> None:
     """Show one zone's state in full, as rndc zonestatus."""
-    result = _control(control_path, Request("zonestatus", zone, view))
+    result = _control(control_path, "zonestatus", zone, view)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -449,9 +460,13 @@ def _refresh(
     timeout: float,
     zone: str,
 ) -> None:
-    request = Request(command, zone, view, wait)
     result = _control(
-        control_path, request, timeout if wait else CONTROL_TIMEOUT_SECONDS
+        control_path,
+        command,
+        zone,
+        view,
+        wait,
+        timeout if wait else CONTROL_TIMEOUT_SECONDS,
     )
     click.echo(_text(result))
 
@@ -488,11 +503,11 @@ def retransfer(
 @click.argument("zone")
 def notify(control_path: Path, view: str | None, zone: str) -> None:
     """Send the zone's NOTIFY messages again, as rndc notify."""
-    click.echo(_text(_control(control_path, Request("notify", zone, view))))
+    click.echo(_text(_control(control_path, "notify", zone, view)))
 
 
 @main.command("reload")
 @_control_option
 def reload(control_path: Path) -> None:
     """Load the configuration again; on problems the running one stays."""
-    click.echo(_text(_control(control_path, Request("reload"))))
+    click.echo(_text(_control(control_path, "reload")))

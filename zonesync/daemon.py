@@ -10,38 +10,86 @@ import gc
 import logging
 import os
 import time
+from typing import TYPE_CHECKING, Protocol
 
 import dns.name
-from prometheus_client import CollectorRegistry
 
 from zonesync import __version__, sdnotify
 from zonesync.config import load_config
 from zonesync.config.model import Config
-from zonesync.control.server import ControlServer
 from zonesync.errors import ConfigError, ControlError, ZoneSyncError
 from zonesync.log import zone_label
-from zonesync.metrics import Metrics
-from zonesync.metrics_http import MetricsServer
 from zonesync.server.listener import Listener
-from zonesync.server.notify_in import NotifyHandler
-from zonesync.server.notify_out import NotifyTarget, notify_all
+from zonesync.server.notify_in import NotifyHandler, NotifyResult
 from zonesync.settings import Settings, listen_from_config
+from zonesync.transfer.events import NoEvents, ZoneEvents
 from zonesync.transfer.manager import ZoneManager, gc_paused
 from zonesync.transfer.receive import soa_of
 from zonesync.transfer.secondary import Hooks, SecondaryZone
 from zonesync.transfer.snapshot import ZoneSnapshot
 
+# Imported where used: with `--metrics off --control off` the daemon starts
+# without prometheus_client, http.server or the control modules (issue 5:
+# they were a fifth of the start-up's imports).
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from zonesync.control.server import ControlServer
+    from zonesync.metrics import Metrics
+    from zonesync.metrics_http import MetricsServer
+
 log = logging.getLogger(__name__)
 
 
+class DaemonEvents(ZoneEvents, Protocol):
+    """What the daemon reports besides the zones' events: `Metrics`, or nothing."""
+
+    def notify_received(self, result: NotifyResult) -> None:
+        """One NOTIFY was handled."""
+
+    def config_reloaded(self, ok: bool, at: float) -> None:
+        """A configuration load ended; `at` is Unix seconds."""
+
+
+class NoMetrics(NoEvents):
+    """A DaemonEvents that counts nothing, for a daemon whose metrics are off."""
+
+    def notify_received(self, result: NotifyResult) -> None:
+        """Ignore."""
+
+    def config_reloaded(self, ok: bool, at: float) -> None:
+        """Ignore."""
+
+
 class Daemon:
-    """One zonesync process: a config, its zones, its listeners and endpoints."""
+    """One zonesync process: a config, its zones, its listeners and endpoints.
+
+    Args:
+        settings: what to run.
+        registry: where the metrics go; by default a new one.
+        collect_metrics: False when nothing will read the metrics (`zonesync
+            run --metrics off`): nothing is counted, there is no `registry`,
+            and prometheus_client is not imported. An endpoint in
+            `settings.metrics` needs them.
+    """
 
     def __init__(
-        self, settings: Settings, registry: CollectorRegistry | None = None
+        self,
+        settings: Settings,
+        registry: CollectorRegistry | None = None,
+        *,
+        collect_metrics: bool = True,
     ) -> None:
+        if not collect_metrics and (
+            registry is not None or settings.metrics is not None
+        ):
+            raise ValueError("a metrics registry or endpoint needs collect_metrics")
+        if collect_metrics and registry is None:
+            from prometheus_client import CollectorRegistry
+
+            registry = CollectorRegistry()
         self.settings = settings
-        self.registry = registry if registry is not None else CollectorRegistry()
+        self._registry = registry
         self.ready = asyncio.Event()
         self.listen_addresses: list[tuple[str, int]] = []
         self.metrics_address: tuple[str, int] | None = None
@@ -50,6 +98,7 @@ class Daemon:
         self.last_reload_ok: bool | None = None
         self._manager: ZoneManager | None = None
         self._metrics: Metrics | None = None
+        self._events: DaemonEvents | None = None
         self._handler: NotifyHandler | None = None
         self._group: asyncio.TaskGroup | None = None
         self._reload_lock = asyncio.Lock()
@@ -62,9 +111,18 @@ class Daemon:
         return self._manager
 
     @property
+    def registry(self) -> CollectorRegistry:
+        """Where the metrics go (none when they are not collected)."""
+        if self._registry is None:
+            raise RuntimeError("the daemon does not collect metrics")
+        return self._registry
+
+    @property
     def metrics(self) -> Metrics:
-        """The metrics (available once `ready` is set)."""
+        """The metrics (available once `ready` is set, if they are collected)."""
         if self._metrics is None:
+            if self._registry is None:
+                raise RuntimeError("the daemon does not collect metrics")
             raise RuntimeError("the daemon has not started yet")
         return self._metrics
 
@@ -77,19 +135,24 @@ class Daemon:
             raise ZoneSyncError(
                 f"state directory {settings.state_dir}: {err.strerror or err}"
             ) from err
-        self._metrics = Metrics(
-            self.registry,
-            self._snapshot,
-            self._transfer_counts,
-            per_zone=settings.metrics_per_zone,
-            bind_compat=settings.metrics_bind_compat,
-        )
+        events: DaemonEvents = NoMetrics()
+        if self._registry is not None:
+            from zonesync.metrics import Metrics
+
+            self._metrics = events = Metrics(
+                self._registry,
+                self._snapshot,
+                self._transfer_counts,
+                per_zone=settings.metrics_per_zone,
+                bind_compat=settings.metrics_bind_compat,
+            )
+        self._events = events
         self._reloaded(True, time.time())  # the config in force and when it loaded
         self._manager = ZoneManager(
             config,
             settings.state_dir,
             Hooks(settings.on_update, settings.on_expire),
-            events=self._metrics,
+            events=events,
         )
         return self._manager
 
@@ -105,7 +168,8 @@ class Daemon:
             config = await asyncio.to_thread(load_config, str(settings.config_path))
             manager = self._start(config)
             gc.freeze()
-        metrics = self.metrics
+        events = self._events
+        assert events is not None  # set by _start
         handler = NotifyHandler(config, manager)
         self._handler = handler
 
@@ -117,7 +181,7 @@ class Daemon:
         ) -> bytes | None:
             reply, result = handler.handle(wire, source, destination, tcp)
             if result is not None:
-                metrics.notify_received(result)
+                events.notify_received(result)
             return reply
 
         addresses = settings.listen
@@ -129,12 +193,16 @@ class Daemon:
         control: ControlServer | None = None
         try:
             if settings.metrics is not None:
+                from zonesync.metrics_http import MetricsServer
+
                 host, port = settings.metrics
                 metrics_server = MetricsServer.start(
                     host, port, self.registry, self._is_ready
                 )
                 self.metrics_address = metrics_server.address
             if settings.control is not None:
+                from zonesync.control.server import ControlServer
+
                 control = await ControlServer.start(settings.control, self)
             async with asyncio.TaskGroup() as group:
                 self._group = group
@@ -219,7 +287,9 @@ class Daemon:
     def _reloaded(self, ok: bool, at: float) -> None:
         self.last_reload_at = at
         self.last_reload_ok = ok
-        self.metrics.config_reloaded(ok, at)
+        if self._events is None:
+            raise RuntimeError("the daemon has not started yet")
+        self._events.config_reloaded(ok, at)
 
     # -- what the metrics endpoint reads (from its own thread) -----------------------
 
@@ -291,6 +361,8 @@ class Daemon:
 
     async def notify(self, zone: dns.name.Name, view: str) -> str:
         """`zonesync notify`: NOTIFY the zone's also-notify targets now."""
+        from zonesync.server.notify_out import NotifyTarget, notify_all
+
         target = self._zone(zone, view)
         config = target.config
         label = zone_label(config.name, config.rdclass, config.view)

@@ -20,13 +20,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from zonesync.errors import ControlError
-
-# Where `zonesync run` listens and the other verbs connect unless told
-# otherwise; /run/zonesync is the systemd RuntimeDirectory.
-DEFAULT_CONTROL_PATH = Path("/run/zonesync/control")
 
 # A request is a command and a zone name (at most 1,004 bytes of escaped
 # text); 64 KiB leaves room and still bounds what one connection can make the
