@@ -59,8 +59,7 @@ class FakePrimary:
     async def query_soa(self, zone, rdclass, endpoint, try_tcp=True):
         if self.soa_error is not None:
             raise self.soa_error
-        soa = rrset("example.com.", "SOA", soa_text(self.serial))[0]
-        return SoaAnswer(self.serial, soa, False)
+        return SoaAnswer(self.serial, False)
 
     def reply(self, query):
         rdtype = query.question[0].rdtype
