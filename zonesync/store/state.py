@@ -206,10 +206,12 @@ class StateLog:
                     states[key] = state
             return state
 
-    def save(self, key: str, state: ZoneState) -> None:
+    def save(self, key: str, state: ZoneState) -> bool:
         """Append `state` as the last of `key`; StoreError if it cannot be.
 
-        A failed save leaves the file as it was.
+        A failed save leaves the file as it was. One small write: the daemon
+        calls it on its event loop, as it writes its log. Returns whether
+        the file is due to be rewritten (`compact`, O(zones): in a thread).
         """
         line = _line(key, state)
         with self._lock:
@@ -233,8 +235,17 @@ class StateLog:
                 self._legacy.discard(key)
                 with contextlib.suppress(OSError):
                     (self.directory / f"{key}.json").unlink()
-            if self._lines > max(2 * len(states), _COMPACT_LINES):
+            return self._due(states)
+
+    def compact(self) -> None:
+        """Rewrite the file with the last line of each zone, if it is due."""
+        with self._lock:
+            states = self._read()
+            if self._due(states):
                 self._compact(states)
+
+    def _due(self, states: dict[str, ZoneState]) -> bool:
+        return self._lines > max(2 * len(states), _COMPACT_LINES)
 
     def _open(self) -> int:
         if not self._made:
@@ -291,7 +302,7 @@ class StateLog:
             log.warning(
                 "state file %s: %d line(s) ignored (%s)", self.path, bad, first_bad
             )
-        if self._lines > max(2 * len(states), _COMPACT_LINES) or bad:
+        if self._due(states) or bad:
             try:
                 self._compact(states)
             except StoreError as err:

@@ -384,8 +384,12 @@ class SecondaryZone:
         state = self._state
         if state == self._saved:
             return
+        log = self._state_log
         try:
-            await asyncio.to_thread(self._state_log.save, self._state_key, state)
+            # One append, here on the event loop (a thread hop cost more).
+            due = log.save(self._state_key, state)
+            if due:
+                await asyncio.to_thread(log.compact)
         except StoreError as err:
             self.log.error("saving state failed: %s", err)
             return

@@ -198,11 +198,18 @@ def test_the_file_is_rewritten_when_mostly_old_lines(
 ) -> None:
     monkeypatch.setattr(state_module, "_COMPACT_LINES", 10)
     log = StateLog(tmp_path)
+    rewrites = 0
     for serial in range(30):
-        log.save(KEY, ZoneState(serial=serial))
-        log.save("other@example.org", ZoneState(serial=1000 + serial))
-        held = len(lines(tmp_path))
-        assert held <= 10 + 1  # rewritten once past the limit
+        for key, number in (("other@example.org", 1000 + serial), (KEY, serial)):
+            due = log.save(key, ZoneState(serial=number))
+            assert due == (len(lines(tmp_path)) > 10)  # due once past the limit
+            if due:
+                log.compact()
+                rewrites += 1
+                assert len(lines(tmp_path)) == 2
+    assert rewrites == 6  # at the 11th save, then every 9th: 60 saves
+    log.compact()  # not due: nothing happens
+    assert len(lines(tmp_path)) == 2 + 4
     again = StateLog(tmp_path)
     assert again.get(KEY) == ZoneState(serial=29)
     assert again.get("other@example.org") == ZoneState(serial=1029)
