@@ -318,8 +318,14 @@ class StateLog:
         self._lines = len(states)
 
 
+_FIELDS = tuple(field.name for field in dataclasses.fields(ZoneState))
+
+
 def _line(key: str, state: ZoneState) -> bytes:
-    data = {"zone": key, "version": STATE_VERSION, **dataclasses.asdict(state)}
+    # Not dataclasses.asdict(): it copies each value deeply, two thirds of a save.
+    data = {"zone": key, "version": STATE_VERSION}
+    for name in _FIELDS:
+        data[name] = getattr(state, name)
     return (json.dumps(data, allow_nan=False) + "\n").encode()
 
 
