@@ -15,6 +15,7 @@ import struct
 
 import dns.name
 import dns.rdatatype
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,8 @@ from tests.unit.transfer.test_fastwire import (
     plain_prefix,
     rendered,
 )
+from zonesync.errors import TransferBroken
+from zonesync.transfer.fastwire import parse_answers
 
 A, NS, CNAME, PTR, MX, TXT, AAAA, SRV = 1, 2, 5, 12, 15, 16, 28, 33
 
@@ -315,5 +318,15 @@ def test_damaged_compression_is_refused_or_read_as_dnspython_reads_it(data):
     lines = outcome(in_line_mode, damaged)
     if expected == "refused":
         assert lines == "refused"
+        # The same words in line mode as record by record.
+        assert error(lambda: in_line_mode(damaged)) == error(
+            lambda: parse_answers(damaged)
+        )
     else:
         assert lines == (rendered(expected), plain_prefix(expected))
+
+
+def error(read):
+    with pytest.raises(TransferBroken) as caught:
+        read()
+    return str(caught.value)
