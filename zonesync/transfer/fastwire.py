@@ -668,8 +668,9 @@ def _lines(
     A record that is not plain data ends the lines, unread, for `_records`.
     Most owners take one of two quick paths, both checked as `_name` checks
     names: a bare pointer, or one label and a pointer, to a name known to be
-    in the zone (`zone_names`: offset to the name's text with no root dot,
+    in the zone (`zone_names`: offset to the name's text, "" for the root,
     its wire length and pointers followed); `_zone_owner` reads the others.
+    The name of NS, CNAME and PTR rdata takes the same paths, else `_name`.
     """
     zone_wire = mode.zone_wire
     zone_size = len(zone_wire)
@@ -712,7 +713,7 @@ def _lines(
                 ):
                     label = wire[pos + 1 : ptr]
                     if label.isalnum() or label.translate(check) == label:
-                        owner = label.decode("ascii") + "." + suffix[0]
+                        owner = f"{label.decode('ascii')}.{suffix[0]}"
                     else:
                         owner = "".join([escape[c] for c in label]) + "." + suffix[0]
                     zone_names[start] = (owner, suffix[1] + first + 1, suffix[2] + 1)
@@ -753,7 +754,7 @@ def _lines(
                 ):
                     label = wire[pos + 1 : ptr]
                     if label.isalnum() or label.translate(check) == label:
-                        text = label.decode("ascii") + "." + suffix[0]
+                        text = f"{label.decode('ascii')}.{suffix[0]}"
                     else:
                         text = "".join([escape[c] for c in label]) + "." + suffix[0]
                     zone_names[pos] = (text, suffix[1] + first + 1, suffix[2] + 1)
