@@ -54,6 +54,7 @@ TsigContext = dns.tsig.HMACTSig | dns.tsig.GSSTSig | None
 _HEADER = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
 _QUESTION = struct.Struct("!HH")
+_SRV = struct.Struct("!HHH")
 _MAX_POINTERS = 16  # dns.name.MAX_COMPRESSION_POINTER_CHAIN
 _MAX_TTL = 0x7FFFFFFF  # dnspython reads a larger TTL as 0 (RFC 2181 §8)
 _IN = 1
@@ -79,6 +80,11 @@ _QUOTED_ESC = [
     chr(c) if c in _QUOTED_PLAIN else "\\" + chr(c) if c in b'"\\' else f"\\{c:03d}"
     for c in range(256)
 ]
+# Whether all of `data` is plain: `data.translate(table) == data`, as a
+# table turns every other octet into "x". (translate(None, plain) builds
+# its table at each call: slower even on short labels.)
+_NAME_CHECK = bytes(c if c in _NAME_PLAIN else 0x78 for c in range(256))
+_QUOTED_CHECK = bytes(c if c in _QUOTED_PLAIN else 0x78 for c in range(256))
 
 
 class WireRecord(NamedTuple):
@@ -171,26 +177,29 @@ def _name(wire: bytes, start: int, names: dict[int, _Name], depth: int = 0) -> _
                     name = (suffix[0], suffix[1], suffix[2] + 1, start + 2)
                 else:
                     label = wire[start + 1 : pointer]
-                    if label.translate(None, _NAME_PLAIN):
-                        text = "".join([_NAME_ESC[c] for c in label])
-                    else:
+                    if label.isalnum() or label.translate(_NAME_CHECK) == label:
                         text = label.decode("ascii")
+                    else:
+                        text = "".join([_NAME_ESC[c] for c in label])
                     tail = suffix[0] if suffix[0] != _ROOT_TEXT else ""
                     lower = wire[start:pointer].lower() + suffix[1]
                     name = (f"{text}.{tail}", lower, suffix[2] + 1, pointer + 2)
                 names[start] = name
                 return name
     pos = start
-    text = ""
-    lower = b""
+    labels = []
     while 0 < (count := wire[pos]) < 64:
-        label = wire[pos + 1 : pos + 1 + count]
-        if label.translate(None, _NAME_PLAIN):
-            text += "".join([_NAME_ESC[c] for c in label]) + "."
-        else:
-            text += label.decode("ascii") + "."
-        lower += wire[pos : pos + 1 + count].lower()  # the length is < 0x41
+        labels.append(wire[pos + 1 : pos + 1 + count])
         pos += 1 + count
+    text = ""
+    lower = wire[start:pos].lower()  # the lengths are < 0x41: not changed
+    if labels:
+        # All labels at once when plain: then only the joining dots remain.
+        joined = b".".join(labels)
+        if len(joined.translate(None, _NAME_PLAIN)) == len(labels) - 1:
+            text = joined.decode("ascii") + "."
+        else:
+            text = "".join(["".join([_NAME_ESC[c] for c in x]) + "." for x in labels])
     if count == 0:
         pos += 1
         hops = 0
@@ -222,9 +231,9 @@ def _name(wire: bytes, start: int, names: dict[int, _Name], depth: int = 0) -> _
 
 def _quoted(data: bytes) -> str:
     """A character-string as dns.rdata._escapify() writes it, quotes excluded."""
-    if data.translate(None, _QUOTED_PLAIN):
-        return "".join([_QUOTED_ESC[c] for c in data])
-    return data.decode("ascii")
+    if data.translate(_QUOTED_CHECK) == data:
+        return data.decode("ascii")
+    return "".join([_QUOTED_ESC[c] for c in data])
 
 
 def _hex(data: bytes) -> str:
@@ -287,7 +296,7 @@ def _mx(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
 
 
 def _srv(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
-    priority, weight, port = struct.unpack_from("!HHH", wire, pos)
+    priority, weight, port = _SRV.unpack_from(wire, pos)
     return f"{priority} {weight} {port} {_last_name(wire, pos + 6, end, names)}"
 
 
@@ -305,10 +314,18 @@ def _soa(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None
 def _txt(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
     if pos == end:
         return None  # no strings: dnspython refuses it
-    strings, pos = _strings(wire, pos, end, -1)
+    parts = []
+    while pos < end:
+        size = wire[pos]
+        parts.append(wire[pos + 1 : pos + 1 + size])
+        pos += 1 + size
     if pos != end:
         raise _rdlength(pos, end)
-    return " ".join(strings)
+    # All strings at once when plain: then only the quotes between remain.
+    joined = b'" "'.join(parts)
+    if len(joined.translate(None, _QUOTED_PLAIN)) == 2 * len(parts) - 2:
+        return f'"{joined.decode("ascii")}"'
+    return " ".join([f'"{_quoted(part)}"' for part in parts])
 
 
 def _hinfo(wire: bytes, pos: int, end: int, names: dict[int, _Name]) -> str | None:
@@ -601,28 +618,74 @@ def _kind(rdclass: int, rdtype: int) -> str:
     return kind
 
 
+# How `_lines` reads an rdata: inline (A, AAAA, a lone name), by its
+# hand-written reader, or by dnspython.
+_BY_DNSPYTHON, _BY_READER, _INLINE_A, _INLINE_AAAA, _INLINE_NAME = range(5)
+_NAME_ONLY = (2, 5, 12)  # NS, CNAME, PTR (DNAME has its own reader)
+
+# The 10 octets after an owner (type, class, TTL, RDLENGTH; RFC 1035 §4.1.3)
+# to what `_lines` makes of them: the middle of the line (" 3600 IN A "),
+# the RDLENGTH, how to read the rdata, and the type. One table per class of
+# zone, of plain zone data only. A zone has few of these, but the table is
+# cleared when full: TTLs and lengths are the sender's to choose.
+_Middle = tuple[str, int, int, int]
+_MIDDLES: dict[int, dict[bytes, _Middle]] = {}
+_MIDDLES_MAX = 4096
+
+
+def _middle(head: bytes, rdclass: int, middles: dict[bytes, _Middle]) -> _Middle | None:
+    """The `_MIDDLES` entry of `head`, or None if it is not plain zone data.
+
+    Raises struct.error if `head` is short: the message is truncated.
+    """
+    rdtype, rrclass, ttl, rdlen = _RR.unpack(head)
+    if rrclass != rdclass or rdtype in (_SOA, _OPT, _TSIG):
+        return None
+    how = _BY_DNSPYTHON
+    if rdclass == _IN:
+        if rdtype == 1:
+            how = _INLINE_A if rdlen == 4 else _BY_DNSPYTHON
+        elif rdtype == 28:
+            how = _INLINE_AAAA if rdlen == 16 else _BY_DNSPYTHON
+        elif rdtype in _NAME_ONLY:
+            how = _INLINE_NAME
+        elif rdtype in _READERS:
+            how = _BY_READER
+    if ttl > _MAX_TTL:
+        ttl = 0
+    middle = (f" {ttl} {_kind(rdclass, rdtype)} ", rdlen, how, rdtype)
+    if len(middles) >= _MIDDLES_MAX:
+        middles.clear()
+    middles[head] = middle
+    return middle
+
+
 def _lines(
     wire: bytes, pos: int, count: int, names: dict[int, _Name], mode: LineMode
 ) -> tuple[list[str], int]:
     """Zone file lines of the leading plain records of `count`; and where they end.
 
     A record that is not plain data ends the lines, unread, for `_records`.
-    Owners take one of two quick paths, both checked as `_name` checks them:
-    most are a bare pointer to an owner before (`owners`: the offsets of
-    owners in the zone, not the apex, to their text), or one label and a
-    pointer to a name known to be in the zone (`zone_names`: offset to the
-    name's text with no root dot, its wire length and pointers followed).
+    Most owners take one of two quick paths, both checked as `_name` checks
+    names: a bare pointer, or one label and a pointer, to a name known to be
+    in the zone (`zone_names`: offset to the name's text, "" for the root,
+    its wire length and pointers followed); `_zone_owner` reads the others.
+    The name of NS, CNAME and PTR rdata takes the same paths, else `_name`.
     """
     zone_wire = mode.zone_wire
+    zone_size = len(zone_wire)
     rdclass = mode.rdclass
-    readers = _READERS if rdclass == _IN else {}
-    a_type = 1 if rdclass == _IN else -1
-    kinds = {rdtype: kind for (c, rdtype), kind in _KINDS.items() if c == rdclass}
-    owners: dict[int, str] = {}
+    middles = _MIDDLES.get(rdclass)
+    if middles is None:
+        middles = _MIDDLES.setdefault(rdclass, {})
     zone_names: dict[int, tuple[str, int, int]] = {}
-    plain = _NAME_PLAIN
-    unpack = _RR.unpack_from
+    check = _NAME_CHECK
+    escape = _NAME_ESC
     ntoa = socket.inet_ntoa
+    ntop = socket.inet_ntop
+    inet6 = socket.AF_INET6
+    inline_a, inline_aaaa, inline_name = _INLINE_A, _INLINE_AAAA, _INLINE_NAME
+    max_pointers = _MAX_POINTERS
     size = len(wire)
     out: list[str] = []
     for _ in range(count):
@@ -630,53 +693,86 @@ def _lines(
         first = wire[pos]
         owner = None
         if first >= 0xC0:
-            owner = owners.get((first & 0x3F) << 8 | wire[pos + 1])
-            if owner is not None:
-                pos += 2
-        elif 0 < first < 64 and wire[pos + 1 + first] >= 0xC0:
-            ptr = pos + 1 + first
-            suffix = zone_names.get((wire[ptr] & 0x3F) << 8 | wire[ptr + 1])
+            known = zone_names.get((first & 0x3F) << 8 | wire[pos + 1])
             if (
-                suffix is not None
-                and suffix[2] < _MAX_POINTERS
-                and suffix[1] + first < 255
+                known is not None
+                and known[2] < max_pointers
+                and known[1] != zone_size  # not the apex
             ):
-                label = wire[pos + 1 : ptr]
-                if label.translate(None, plain):
-                    owner = "".join([_NAME_ESC[c] for c in label]) + "." + suffix[0]
-                else:
-                    owner = label.decode("ascii") + "." + suffix[0]
-                if suffix[2] + 1 < _MAX_POINTERS:
-                    owners[start] = owner
-                zone_names[start] = (owner, suffix[1] + first + 1, suffix[2] + 1)
-                pos = ptr + 2
+                owner = known[0]
+                pos += 2
+        elif 0 < first < 64:
+            ptr = pos + 1 + first
+            high = wire[ptr]
+            if high >= 0xC0:
+                suffix = zone_names.get((high & 0x3F) << 8 | wire[ptr + 1])
+                if (
+                    suffix is not None
+                    and suffix[2] < max_pointers
+                    and suffix[1] + first < 255
+                ):
+                    label = wire[pos + 1 : ptr]
+                    if label.isalnum() or label.translate(check) == label:
+                        owner = f"{label.decode('ascii')}.{suffix[0]}"
+                    else:
+                        owner = "".join([escape[c] for c in label]) + "." + suffix[0]
+                    zone_names[start] = (owner, suffix[1] + first + 1, suffix[2] + 1)
+                    pos = ptr + 2
         if owner is None:
-            owner = _zone_owner(wire, pos, names, zone_wire, owners, zone_names)
-            if owner is None:
+            found = _zone_owner(wire, pos, names, zone_wire, zone_names)
+            if found is None:
                 return out, start
-            pos = names[start][3]
-        rdtype, rrclass, ttl, rdlen = unpack(wire, pos)
-        if rrclass != rdclass or rdtype in (6, 41, 250):  # SOA, OPT, TSIG
-            return out, start
+            owner, pos = found
+        middle = middles.get(wire[pos : pos + 10])
+        if middle is None:
+            middle = _middle(wire[pos : pos + 10], rdclass, middles)
+            if middle is None:
+                return out, start
+        line, rdlen, how, rdtype = middle
         pos += 10
         end = pos + rdlen
         if end > size:
             raise IndexError
-        if ttl > _MAX_TTL:
-            ttl = 0
         text: str | None
-        if rdtype == a_type and rdlen == 4:
+        if how == inline_a:
             text = ntoa(wire[pos:end])
+        elif how == inline_name:
+            # The quick paths of owners, for a name that fills the rdata.
+            text = None
+            first = wire[pos]
+            if first >= 0xC0:
+                known = zone_names.get((first & 0x3F) << 8 | wire[pos + 1])
+                if known is not None and known[2] < max_pointers and end == pos + 2:
+                    text = known[0] or None  # "": the root, as the apex
+            elif 0 < first < 64 and end == pos + first + 3 and wire[end - 2] >= 0xC0:
+                ptr = end - 2
+                suffix = zone_names.get((wire[ptr] & 0x3F) << 8 | wire[ptr + 1])
+                if (
+                    suffix is not None
+                    and suffix[2] < max_pointers
+                    and suffix[1] + first < 255
+                ):
+                    label = wire[pos + 1 : ptr]
+                    if label.isalnum() or label.translate(check) == label:
+                        text = f"{label.decode('ascii')}.{suffix[0]}"
+                    else:
+                        text = "".join([escape[c] for c in label]) + "." + suffix[0]
+                    zone_names[pos] = (text, suffix[1] + first + 1, suffix[2] + 1)
+            if text is None:
+                name = _name(wire, pos, names)
+                if name[3] != end:
+                    raise _rdlength(name[3], end)
+                text = name[0]
+        elif how == inline_aaaa:
+            text = ntop(inet6, wire[pos:end])
         else:
-            reader = readers.get(rdtype)
-            text = reader(wire, pos, end, names) if reader is not None else None
+            text = None
+            if how == _BY_READER:
+                text = _READERS[rdtype](wire, pos, end, names)
             if text is None:
                 rdata = _rdata(wire, pos, rdlen, rdclass, rdtype)
                 text = rdata.to_text(origin=None, relativize=False)
-        kind = kinds.get(rdtype)
-        if kind is None:
-            kind = kinds[rdtype] = _kind(rdclass, rdtype)
-        out.append(f"{owner} {ttl} {kind} {text}\n")
+        out.append(f"{owner}{line}{text}\n")
         pos = end
     return out, pos
 
@@ -686,21 +782,39 @@ def _zone_owner(
     start: int,
     names: dict[int, _Name],
     zone_wire: bytes,
-    owners: dict[int, str],
     zone_names: dict[int, tuple[str, int, int]],
-) -> str | None:
-    """The owner at `start` by `_name`, if in the zone and not its apex; else None.
+) -> tuple[str, int] | None:
+    """The owner at `start` and its end, if in the zone and not its apex; else None.
 
-    Names found in the zone are remembered for `_lines`' quick paths, and so
-    is the name a first label's pointer points to.
+    For `_lines`, the owners off its quick paths: labels and then a pointer
+    to a name in `zone_names`, or then the root (not compressed), are read
+    here; any other name by `_name`. Names found in the zone are remembered
+    in `zone_names`, and so is the name that a pointer ending one points to.
     """
+    first = wire[start]
+    if first >= 0xC0:  # a bare pointer to a name read before, as in rdata
+        target = (first & 0x3F) << 8 | wire[start + 1]
+        known = names.get(target)
+        if (
+            known is not None
+            and known[3] <= start
+            and known[2] < _MAX_POINTERS
+            and is_subdomain_wire(known[1], zone_wire)
+        ):
+            tail = "" if known[0] == _ROOT_TEXT else known[0]
+            zone_names[target] = (tail, len(known[1]), known[2])
+            if known[1] == zone_wire:
+                return None
+            return known[0], start + 2
+    else:
+        quick = _labels_owner(wire, start, zone_wire, zone_names)
+        if quick is not None:
+            return quick if quick[1] else None
     text, lower, hops, end = _name(wire, start, names)
     if not is_subdomain_wire(lower, zone_wire):
         return None
-    tail = "" if text == _ROOT_TEXT else text
-    zone_names[start] = (tail, len(lower), hops)
-    count = wire[start]
-    if 0 < count < 64 and end == start + count + 3:  # one label and a pointer
+    zone_names[start] = ("" if text == _ROOT_TEXT else text, len(lower), hops)
+    if hops:  # the name ends in a pointer
         target = (wire[end - 2] & 0x3F) << 8 | wire[end - 1]
         suffix = names[target]
         if is_subdomain_wire(suffix[1], zone_wire):
@@ -708,9 +822,55 @@ def _zone_owner(
             zone_names[target] = (tail, len(suffix[1]), suffix[2])
     if lower == zone_wire:
         return None
-    if hops < _MAX_POINTERS:
-        owners[start] = text
-    return text
+    return text, end
+
+
+def _labels_owner(
+    wire: bytes,
+    start: int,
+    zone_wire: bytes,
+    zone_names: dict[int, tuple[str, int, int]],
+) -> tuple[str, int] | None:
+    """Labels then a pointer to a name in `zone_names`, or then the root.
+
+    Checked as `_name` checks names. Returns the owner's text and its end,
+    ("", 0) for a name that is not in the zone or is its apex, and None
+    where `_name` must read the name.
+    """
+    pos = start
+    labels = []
+    while 0 < (count := wire[pos]) < 64:
+        labels.append(wire[pos + 1 : pos + 1 + count])
+        pos += 1 + count
+    if not labels:
+        return None
+    joined = b".".join(labels)  # plain: only the joining dots are not
+    if len(joined.translate(None, _NAME_PLAIN)) == len(labels) - 1:
+        texts = [joined.decode("ascii")]
+    else:
+        texts = ["".join([_NAME_ESC[c] for c in label]) for label in labels]
+    if count >= 0xC0:
+        suffix = zone_names.get((count & 0x3F) << 8 | wire[pos + 1])
+        if (
+            suffix is None
+            or suffix[2] >= _MAX_POINTERS
+            or suffix[1] + pos - start > 255
+        ):
+            return None
+        texts.append(suffix[0])
+        text = ".".join(texts)
+        zone_names[start] = (text, suffix[1] + pos - start, suffix[2] + 1)
+        return text, pos + 2
+    if count != 0 or pos + 1 - start > 255:
+        return None
+    pos += 1
+    lower = wire[start:pos].lower()
+    if lower == zone_wire or not is_subdomain_wire(lower, zone_wire):
+        return "", 0
+    texts.append("")
+    text = ".".join(texts)
+    zone_names[start] = (text, pos - start, 0)
+    return text, pos
 
 
 def parse_answers(wire: bytes, mode: LineMode | None = None) -> FastMessage:
