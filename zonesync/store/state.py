@@ -21,7 +21,10 @@ The one-file-per-zone state of earlier versions (`<view>@<zone>.json`) is
 still read for a zone the log does not hold, and removed once the zone's
 state is in the log.
 
-Everything here blocks; the daemon calls it through `asyncio.to_thread`.
+Everything here blocks. The daemon reads the file in a thread at start,
+and saves on its event loop: a save is one small write, as a log line is.
+A rewrite is one write of the lines kept in memory (a few MB for 100,000
+zones), in a thread.
 """
 
 from __future__ import annotations
@@ -182,8 +185,8 @@ _COMPACT_LINES = 1024
 class StateLog:
     """The state of every zone of one state directory (see the module's doc).
 
-    Thread-safe: zones save from worker threads. The file is read at the
-    first `get` or `save`.
+    Thread-safe. The file is read at the first `get` or `save`; the last
+    line of each zone is kept, for the rewrite.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -191,6 +194,7 @@ class StateLog:
         self.path = directory / STATE_LOG
         self._lock = threading.Lock()
         self._states: dict[str, ZoneState] | None = None  # None: not read yet
+        self._texts: dict[str, bytes] = {}  # the last line of each zone
         self._legacy: set[str] = set()  # keys with an old per-zone file
         self._lines = 0  # lines in the file
         self._made = False  # the directory exists
@@ -230,22 +234,23 @@ class StateLog:
             finally:
                 os.close(fd)
             states[key] = state
+            self._texts[key] = line
             self._lines += 1
             if key in self._legacy:
                 self._legacy.discard(key)
                 with contextlib.suppress(OSError):
                     (self.directory / f"{key}.json").unlink()
-            return self._due(states)
+            return self._due()
 
     def compact(self) -> None:
         """Rewrite the file with the last line of each zone, if it is due."""
         with self._lock:
-            states = self._read()
-            if self._due(states):
-                self._compact(states)
+            self._read()
+            if self._due():
+                self._compact()
 
-    def _due(self, states: dict[str, ZoneState]) -> bool:
-        return self._lines > max(2 * len(states), _COMPACT_LINES)
+    def _due(self) -> bool:
+        return self._lines > max(2 * len(self._texts), _COMPACT_LINES)
 
     def _open(self) -> int:
         if not self._made:
@@ -297,25 +302,29 @@ class StateLog:
                 first_bad = first_bad or f"line {number}: {err}"
                 continue
             states[key] = state
+            self._texts[key] = text + b"\n"
         self._lines = len(lines)
         if bad:
             log.warning(
                 "state file %s: %d line(s) ignored (%s)", self.path, bad, first_bad
             )
-        if self._due(states) or bad:
+        if self._due() or bad:
             try:
-                self._compact(states)
+                self._compact()
             except StoreError as err:
                 log.warning("state file %s not rewritten: %s", self.path, err)
         return states
 
-    def _compact(self, states: dict[str, ZoneState]) -> None:
-        """Rewrite the file with the last line of each zone (the lock is held)."""
+    def _compact(self) -> None:
+        """Rewrite the file with the last line of each zone (the lock is held).
+
+        One join and one write: a save waiting for the lock on the event
+        loop waits milliseconds, not a serialization of every state.
+        """
         with AtomicFile(self.path, 0o640, sync_action="writing", durable=False) as out:
-            for key, state in states.items():
-                out.write(_line(key, state).decode())
+            out.write(b"".join(self._texts.values()).decode())
             out.publish()
-        self._lines = len(states)
+        self._lines = len(self._texts)
 
 
 _FIELDS = tuple(field.name for field in dataclasses.fields(ZoneState))
