@@ -11,6 +11,7 @@ with a transfer's details as fields of their own (see `JsonFormatter`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import json
@@ -18,7 +19,7 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import dns.name
 import dns.rdataclass
@@ -111,6 +112,54 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(fields, ensure_ascii=False, default=str)
 
 
+class _LoopBatchingHandler(logging.StreamHandler[TextIO]):
+    """A StreamHandler that writes an event loop's lines once per loop turn.
+
+    A line logged on a thread running an asyncio loop is held until the
+    loop's next turn, and written with the others of this turn: a start of
+    10,000 zones logs 10,000 lines, and a write per line was a sixth of the
+    start (issue 5). A line from any other thread first writes out the
+    lines held, then itself, so lines keep the order they were logged in.
+    Formatting and writing run under the handler's lock (logging.Handler).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._held: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Hold the line (on a loop's thread) or write it with those held."""
+        try:
+            line = self.format(record) + self.terminator
+            self._held.append(line)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not a loop's thread
+                self._write_held()
+                return
+            if len(self._held) == 1:
+                loop.call_soon(self.flush)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 (a handler never raises: logging's rule)
+            self.handleError(record)
+
+    def flush(self) -> None:
+        """Write the lines held, and flush the stream."""
+        self.acquire()
+        try:
+            self._write_held()
+        finally:
+            self.release()
+
+    def _write_held(self) -> None:
+        if self._held:
+            text = "".join(self._held)
+            self._held.clear()
+            self.stream.write(text)
+        self.stream.flush()
+
+
 REFRESH_LOGGER = "zonesync.refresh"
 """The logger of the per-refresh summary lines (see setup_logging)."""
 
@@ -128,7 +177,7 @@ def setup_logging(
     Raises:
         ValueError: `fmt` is neither "text" nor "json".
     """
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _LoopBatchingHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     elif fmt == "text":

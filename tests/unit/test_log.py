@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -207,3 +208,50 @@ def test_refresh_lines_show_in_json_and_debug_text_only():
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
         refresh.setLevel(saved[2])
+
+
+def test_a_loop_writes_its_lines_once_per_turn_in_order(stderr: Stderr) -> None:
+    setup_logging(logging.INFO, timestamps=False)
+    log = logging.getLogger("zonesync.test_log.batch")
+    seen: dict[str, str] = {}
+
+    def in_thread() -> None:
+        seen["thread"] = stderr()  # the loop's lines are still held here
+        log.info("3 from a thread")  # writes them first, then itself
+        seen["after thread"] = stderr()
+
+    async def turns() -> None:
+        log.info("1 on the loop")
+        log.info("2 on the loop")
+        seen["same turn"] = stderr()
+        await asyncio.to_thread(in_thread)
+        log.info("4 on the loop")
+        seen["same turn again"] = stderr()
+        await asyncio.sleep(0)  # the next turn writes it
+        seen["next turn"] = stderr()
+
+    asyncio.run(turns())
+    assert seen["same turn"] == ""
+    assert seen["thread"] == ""
+    assert seen["after thread"].splitlines() == [
+        "1 on the loop",
+        "2 on the loop",
+        "3 from a thread",
+    ]
+    assert seen["same turn again"] == ""
+    assert seen["next turn"] == "4 on the loop\n"
+
+
+def test_flush_writes_the_lines_held(stderr: Stderr) -> None:
+    # as logging.shutdown() does at exit
+    setup_logging(logging.INFO, timestamps=False)
+    log = logging.getLogger("zonesync.test_log.batch")
+
+    async def last_words() -> str:
+        log.info("stopped")
+        held = stderr()
+        logging.getLogger().handlers[0].flush()
+        return held
+
+    assert asyncio.run(last_words()) == ""
+    assert stderr() == "stopped\n"
