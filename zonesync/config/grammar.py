@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import pyparsing as pp
+if TYPE_CHECKING:  # imported when first needed: 40 ms of every start (issue 5)
+    import pyparsing as pp
 
 from zonesync.errors import ConfigProblem
 
@@ -126,10 +127,24 @@ class _Source:
 
 
 class _Parser:
-    """One pyparsing grammar, reused for every file."""
+    """One pyparsing grammar, reused for every file; made on first use."""
 
     def __init__(self) -> None:
         self.source = _Source("", "")
+        self._file: pp.ParserElement | None = None
+
+    @property
+    def file(self) -> pp.ParserElement:
+        """The grammar of a whole file."""
+        if self._file is None:
+            self._file = self._grammar()
+        return self._file
+
+    def _grammar(self) -> pp.ParserElement:
+        # Only for files the fast regex cannot read: pyparsing's import is
+        # 40 ms of every start (issue 5).
+        import pyparsing as pp
+
         pp.ParserElement.set_default_whitespace_chars("")
         try:
             # A run of consecutive statements in one match: a top level of
@@ -162,15 +177,19 @@ class _Parser:
             statement <<= fast | general | raw | keys
             block <<= pp.Group(lbrace + pp.ZeroOrMore(statement) + rbrace)
             block.set_parse_action(self._block)
-            self.file = pp.ZeroOrMore(statement) + end
+            file = pp.ZeroOrMore(statement) + end
             # Keep tabs: pyparsing would expand them and shift every offset.
-            self.file.parse_with_tabs()
+            file.parse_with_tabs()
+            return file
         finally:
             pp.ParserElement.set_default_whitespace_chars(" \n\t\r")
 
     def _words(self, s: str, loc: int, toks: pp.ParseResults) -> list[Word]:
+        return self._words_at(toks[0], loc)
+
+    def _words_at(self, text: str, loc: int) -> list[Word]:
+        """The words of `text`, which is at offset `loc` of the file."""
         out = []
-        text = toks[0]
         pos = 0
         name = self.source.name
         line = self.source.line
@@ -231,7 +250,7 @@ class _Parser:
     def _raw(self, s: str, loc: int, toks: pp.ParseResults) -> Statement:
         text = toks[0]
         head = text[: text.index("{")]
-        words = self._words(s, loc, pp.ParseResults([head]))
+        words = self._words_at(head, loc)
         brace = loc + len(head)
         line = self.source.line(brace)
         body = text[len(head) + 1 : text.rindex("}")]
@@ -243,10 +262,8 @@ class _Parser:
         """`keys { k }` as if written `keys { k; }`."""
         text = toks[0]
         brace = text.index("{")
-        head = self._words(s, loc, pp.ParseResults([text[:brace]]))
-        inner = self._words(
-            s, loc + brace + 1, pp.ParseResults([text[brace + 1 : text.rindex("}")]])
-        )
+        head = self._words_at(text[:brace], loc)
+        inner = self._words_at(text[brace + 1 : text.rindex("}")], loc + brace + 1)
         name = self.source.name
         block = Block((make_statement(tuple(inner), name),), name, inner[0].line)
         return make_statement((*head, block), name)
@@ -283,8 +300,11 @@ def parse_text(text: str, name: str) -> tuple[Statement, ...]:
     whole = _FAST_FILE.match(text)
     if whole is not None:
         return tuple(parser.statements(whole.group(1), 0))
+    grammar = parser.file
+    import pyparsing as pp  # imported by parser.file already
+
     try:
-        result = parser.file.parse_string(text, parse_all=True)
+        result = grammar.parse_string(text, parse_all=True)
     except pp.ParseBaseException:
         raise GrammarError(_diagnose(text, name)) from None
     return tuple(result)
