@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import dns.name
 
 from zonesync import __version__, sdnotify
+from zonesync.collector import gc_paused
 from zonesync.config import load_config
 from zonesync.config.model import Config
 from zonesync.errors import ConfigError, ControlError, ZoneSyncError
@@ -23,7 +24,7 @@ from zonesync.server.listener import Listener
 from zonesync.server.notify_in import NotifyHandler, NotifyResult
 from zonesync.settings import Settings, listen_from_config
 from zonesync.transfer.events import NoEvents, ZoneEvents
-from zonesync.transfer.manager import ZoneManager, gc_paused
+from zonesync.transfer.manager import ZoneManager
 from zonesync.transfer.receive import soa_of
 from zonesync.transfer.secondary import Hooks, SecondaryZone
 from zonesync.transfer.snapshot import ZoneSnapshot

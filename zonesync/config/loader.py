@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -25,6 +24,7 @@ import dns.name
 import dns.rdataclass
 import dns.tsig
 
+from zonesync.collector import gc_paused
 from zonesync.config.checks import check_semantics
 from zonesync.config.checks_util import block
 from zonesync.config.clauses import check_grammar
@@ -573,13 +573,8 @@ def load_config(path: str | os.PathLike[str], cwd: Path | None = None) -> Config
     """
     # The tree of a large config is many small objects that live until the
     # model is built; the cyclic collector only slows that down.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _load(os.fspath(path), cwd)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load(path: str, cwd: Path | None) -> Config:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import dns.name
 
+from zonesync.collector import gc_paused
 from zonesync.config.model import Config, ZoneConfig
 from zonesync.log import zone_label
 from zonesync.store.state import StateLog
@@ -69,8 +69,7 @@ class ZoneManager:
         self._clock = clock
         self._events = events
         self.limits = _limits(config)
-        with gc_paused():
-            self.zones = self._build(config, self.limits)
+        self.zones = self._build(config, self.limits)
         self._tasks: dict[ZoneKey, asyncio.Task[None]] = {}
         self._group: asyncio.TaskGroup | None = None
 
@@ -315,18 +314,6 @@ def fingerprint(zone: SecondaryZone) -> tuple[object, ...]:
         tuple(zone.endpoints),
         tuple((name, setting.value) for name, setting in config.settings.items()),
     )
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile (the config loader does the same)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _limits(config: Config) -> RefreshLimits:
