@@ -9,11 +9,16 @@ import pytest
 from zonesync.collector import gc_paused
 
 
-def test_paused_then_back_on_even_after_an_error() -> None:
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), gc_paused():
+def _fail_while_paused() -> None:
+    with gc_paused():
         assert not gc.isenabled()
         raise RuntimeError("boom")
+
+
+def test_paused_then_back_on_even_after_an_error() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="boom"):
+        _fail_while_paused()
     assert gc.isenabled()
 
 
