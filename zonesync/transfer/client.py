@@ -423,23 +423,32 @@ class XfrStream:
             for wire in batch:
                 yield self.read(wire)
 
-    async def wires(self) -> AsyncIterator[list[bytes]]:
+    async def wires(
+        self, first_seconds: float | None = None
+    ) -> AsyncIterator[list[bytes]]:
         """The reply's messages as they arrive, raw and unchecked; stops at EOF.
 
         Each batch is every whole message received so far (up to
         XFR_READ_BYTES at a time), so a fast primary costs one hand-off per
         batch, not per message. Raises TransferError if the connection ends
-        inside a message, TransferTimeout after idle_seconds without data.
+        inside a message, TransferTimeout after idle_seconds without data,
+        or, if `first_seconds` is given, that long without any data at all.
         """
         pending = b""
+        first = first_seconds is not None
         while True:
+            seconds = self.idle_seconds
+            if first and first_seconds is not None:
+                seconds = min(seconds, first_seconds)
             try:
-                async with asyncio.timeout(self.idle_seconds):
+                async with asyncio.timeout(seconds):
                     chunk = await self.reader.read(XFR_READ_BYTES)
             except TimeoutError as err:
-                raise TransferTimeout("timed out (idle)", self.endpoint.text) from err
+                why = "timed out (no reply)" if first else "timed out (idle)"
+                raise TransferTimeout(why, self.endpoint.text) from err
             except OSError as err:
                 raise translate(err, self.endpoint) from err
+            first = False
             if not chunk:
                 if pending:
                     raise TransferError("unexpected end of input", self.endpoint.text)

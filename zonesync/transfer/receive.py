@@ -31,6 +31,7 @@ from zonesync.errors import (
 from zonesync.log import transfer_logger
 from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo, ZoneWriter
 from zonesync.transfer.client import (
+    SOA_TCP_SECONDS,
     Endpoint,
     Network,
     XfrStream,
@@ -49,6 +50,11 @@ T = TypeVar("T")
 
 # max-transfer-time-in and max-transfer-idle-in are in minutes (BIND ARM).
 MINUTE_SECONDS = 60.0
+# With nothing held there was no SOA query before the transfer (see
+# SecondaryZone._try_primaries), so the reply's first bytes must come as
+# soon as an SOA query's would have: a primary that accepts the connection
+# and stays silent then costs no more than one that ignores SOA queries.
+FIRST_REPLY_SECONDS = SOA_TCP_SECONDS
 
 
 async def receive(
@@ -123,7 +129,8 @@ async def receive(
                 # batch of them per hop (issue 5: nothing O(zone) on the
                 # event loop); the loop only reads the socket meanwhile.
                 reader = _Reader(stream, machine, store, tlog, held, accept_any_serial)
-                async for batch in stream.wires():
+                first_seconds = FIRST_REPLY_SECONDS if info is None else None
+                async for batch in stream.wires(first_seconds):
                     try:
                         await in_thread(reader.take, batch)
                     finally:
@@ -146,10 +153,10 @@ async def receive(
                 writer = None
     except TimeoutError as err:
         failure = TransferTimeout("timed out", endpoint.text)
-        _log_failure(tlog, failure, report(outcome(failure.reason)))
+        _log_failure(tlog, failure, report(outcome(failure.reason)), stream)
         raise failure from err
     except (TransferError, StoreError) as err:
-        _log_failure(tlog, err, report(outcome(err.reason)))
+        _log_failure(tlog, err, report(outcome(err.reason)), stream)
         raise
     finally:
         if writer is not None:
@@ -294,8 +301,13 @@ def _log_failure(
     tlog: logging.LoggerAdapter[logging.Logger],
     err: BaseException,
     extra: dict[str, object],
+    stream: XfrStream | None,
 ) -> None:
-    tlog.error("failed while receiving responses: %s", short_error(err), extra=extra)
+    # BIND 9.18 xfrin.c words a failure by the stage it came in.
+    stage = (
+        "failed to connect" if stream is None else "failed while receiving responses"
+    )
+    tlog.error("%s: %s", stage, short_error(err), extra=extra)
     tlog.info("Transfer status: %s", short_error(err))
 
 

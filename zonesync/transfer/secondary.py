@@ -38,7 +38,6 @@ from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
 from zonesync.transfer.client import (
     Endpoint,
     Network,
-    SoaAnswer,
     key_text,
 )
 from zonesync.transfer.events import (
@@ -481,6 +480,22 @@ class SecondaryZone:
         behind = False
         view, zone = self.config.view, self._zone_text
         for endpoint in self.endpoints:
+            info = self._info
+            held = info.serial if info is not None and not self._state.expired else None
+            if held is None:
+                # Nothing held, so no serial to compare: transfer at once,
+                # without an SOA query first, as Knot and NSD bootstrap a
+                # zone. serial-query-rate, which paces SOA queries, then
+                # does not pace a cold start; transfers-in still does.
+                try:
+                    await self._transfer(endpoint)
+                except (TransferError, StoreError) as err:
+                    error = f"{endpoint.text}: {err}"
+                    reason = err.reason
+                    self._tsig_event(err)
+                    continue
+                self._primary_serial = self._info.serial if self._info else None
+                return True, None, None
             await self._limits.soa_query_token()
             try:
                 answer = await self._network.query_soa(
@@ -496,19 +511,17 @@ class SecondaryZone:
                 self._tsig_event(err)
                 continue
             self._primary_serial = answer.serial
-            info = self._info
-            held = info.serial if info is not None and not self._state.expired else None
             if self._force_axfr or serial_newer(answer.serial, held):
                 self._events.soa_query(view, zone, SoaResult.NEWER)
                 try:
-                    await self._transfer(endpoint, answer)
+                    await self._transfer(endpoint)
                 except (TransferError, StoreError) as err:
                     error = f"{endpoint.text}: {err}"
                     reason = err.reason
                     self._tsig_event(err)
                     continue
                 return True, None, None
-            if held is not None and answer.serial == held:
+            if answer.serial == held:
                 self._events.soa_query(view, zone, SoaResult.UP_TO_DATE)
                 await self._up_to_date(endpoint)
                 return True, None, None
@@ -569,7 +582,7 @@ class SecondaryZone:
 
     # -- one transfer -------------------------------------------------------------
 
-    async def _transfer(self, endpoint: Endpoint, answer: SoaAnswer) -> None:
+    async def _transfer(self, endpoint: Endpoint) -> None:
         # Held until the new version is in the state, so that a failed
         # rewrite's rollback (_rewrite_failed) never interleaves with it.
         async with self._store_lock:

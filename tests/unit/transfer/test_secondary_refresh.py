@@ -91,6 +91,8 @@ class FakePrimary:
 
     @contextlib.asynccontextmanager
     async def open_xfr(self, query, endpoint, idle_seconds):
+        if self.soa_error is not None:  # unreachable: no transfer either
+            raise self.soa_error
         reader = asyncio.StreamReader()
         for message in self.reply(query):
             wire = message.to_wire()
@@ -383,6 +385,8 @@ class EndlessPrimary(FakePrimary):
 
     @contextlib.asynccontextmanager
     async def open_xfr(self, query, endpoint, idle_seconds):
+        if self.soa_error is not None:  # unreachable: no transfer either
+            raise self.soa_error
         response = dns.message.make_response(query)
         response.answer = zone_rrsets(self.serial, [1])
         wire = response.to_wire()
@@ -453,7 +457,7 @@ async def test_events_tell_the_story_of_a_fallback(make_zone):
     primary.ixfr_rcode = dns.rcode.REFUSED
     await zone.refresh_now()
     assert recorder.seen == [
-        ("soa", "newer"),
+        # Nothing held yet: straight to AXFR, no SOA query (as Knot).
         ("transfer", "axfr", "axfr", "success"),
         ("soa", "newer"),
         ("transfer", "ixfr", None, "failure"),
@@ -474,7 +478,21 @@ async def test_events_count_failures_and_tsig_errors(make_zone):
         "TSIG 'k': BADSIG", "192.0.2.1#53", FailureReason.TSIG, "BADSIG"
     )
     recorder = Recorder()
-    await start(make, primary, events=recorder)
+    zone = await start(make, primary, events=recorder)
+    # Nothing held: the failure is the transfer's, there is no SOA query.
+    assert recorder.seen == [
+        ("transfer", "axfr", None, "failure"),
+        ("tsig", "BADSIG"),
+        ("refresh_failed", "tsig"),
+    ]
+    primary.soa_error = None
+    primary.publish(1, [1])
+    await zone.refresh_now()
+    primary.soa_error = TransferBroken(
+        "TSIG 'k': BADSIG", "192.0.2.1#53", FailureReason.TSIG, "BADSIG"
+    )
+    recorder.seen.clear()
+    await zone.refresh_now()
     assert recorder.seen == [
         ("soa", "tsig"),
         ("tsig", "BADSIG"),

@@ -77,3 +77,28 @@ async def test_a_silent_primary_trips_the_idle_limit():
     with pytest.raises(TransferTimeout, match="idle"):
         async for _ in stream.wires():
             pass
+
+
+async def test_first_seconds_bounds_only_the_wait_for_the_first_bytes():
+    reader = asyncio.StreamReader()
+    query = dns.message.make_query(ZONE, dns.rdatatype.AXFR)
+    stream = XfrStream(ENDPOINT, query, reader, None, 5.0)
+    with pytest.raises(TransferTimeout, match=r"timed out \(no reply\)"):
+        async for _ in stream.wires(first_seconds=0.0):
+            pass
+    # Once bytes came, the idle limit (5 s here) applies, not first_seconds:
+    # the second message, fed a loop turn later, still arrives.
+    reader = asyncio.StreamReader()
+    stream = XfrStream(ENDPOINT, query, reader, None, 5.0)
+    data = framed(MESSAGES[:2])
+    reader.feed_data(data[:3])
+
+    async def feed_rest():
+        await asyncio.sleep(0)
+        reader.feed_data(data[3:])
+        reader.feed_eof()
+
+    feeder = asyncio.ensure_future(feed_rest())
+    got = [m async for batch in stream.wires(first_seconds=0.0) for m in batch]
+    await feeder
+    assert got == MESSAGES[:2]
