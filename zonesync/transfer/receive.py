@@ -130,27 +130,25 @@ async def receive(
                 # event loop); the loop only reads the socket meanwhile.
                 reader = _Reader(stream, machine, store, tlog, held, accept_any_serial)
                 first_seconds = FIRST_REPLY_SECONDS if info is None else None
+                first = True
                 async for batch in stream.wires(first_seconds):
                     try:
-                        await in_thread(reader.take, batch)
+                        # A reply whole in its first batch (a small zone) is
+                        # also published in that thread call: one hand-off.
+                        await in_thread(reader.take, batch, first, stop=reader.stop)
                     finally:
                         writer = reader.writer
                     if machine.done:
                         break
-                machine.finish()
-                stream.check_last_signed()
+                    first = False
+                if not reader.published:
+                    reader.end()
             if on_received is not None:
                 on_received()
-            if machine.kind is XfrKind.IXFR:
-                # Journaled, not yet merged into a zone file (issue 5): the
-                # caller has the file rewritten after the serial is durable.
-                new_info = await in_thread(store.commit_ixfr, machine.deltas)
-            elif machine.kind is XfrKind.UP_TO_DATE:
-                new_info = None
-            else:
-                assert writer is not None
-                new_info = await in_thread(writer.commit)
-                writer = None
+            if not reader.published:
+                await in_thread(reader.publish)
+                writer = reader.writer
+            new_info = reader.new_info
     except TimeoutError as err:
         failure = TransferTimeout("timed out", endpoint.text)
         _log_failure(tlog, failure, report(outcome(failure.reason)), stream)
@@ -204,18 +202,22 @@ async def in_thread(
     work: Callable[..., T],
     *args: object,
     on_cancel: Callable[[T], None] | None = None,
+    stop: Callable[[], None] | None = None,
 ) -> T:
     """Run blocking store work in a thread, and let it end even when cancelled.
 
     A shutdown cancels the transfer; waiting for the thread first means the
     cleanup after it (aborting the writer) never races a write in progress,
     and a temp file a cancelled `begin_axfr` created is still removed
-    (`on_cancel` gets the result).
+    (`on_cancel` gets the result). `stop` is called at once on cancellation,
+    to tell the work to skip what it has not begun.
     """
     future = asyncio.ensure_future(asyncio.to_thread(work, *args))
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
+        if stop is not None:
+            stop()
         await asyncio.wait({future})
         if on_cancel is not None and not future.cancelled() and not future.exception():
             on_cancel(future.result())
@@ -241,11 +243,46 @@ class _Reader:
         self.held = held
         self.accept_any_serial = accept_any_serial
         self.writer: ZoneWriter | None = None
+        self.published = False
+        self.stopped = False
+        self.new_info: ZoneInfo | None = None  # once published
         zone_wire = machine.zone.to_digestable()
         self.mode = LineMode(zone_wire, machine.rdclass)
 
-    def take(self, batch: list[bytes]) -> None:
-        """Read, check and write each message, up to the end of the reply."""
+    def take(self, batch: list[bytes], publish: bool = False) -> None:
+        """Read, check and write each message, up to the end of the reply.
+
+        With `publish`, a reply that ends in this batch is also ended and
+        published (`end()`, `publish()`).
+        """
+        self._take(batch)
+        if publish and self.machine.done and not self.stopped:
+            self.end()
+            self.publish()
+
+    def stop(self) -> None:
+        """Publish nothing more (the transfer was cancelled); from any thread."""
+        self.stopped = True
+
+    def end(self) -> None:
+        """Check that the reply ended where it may, the last message signed."""
+        self.machine.finish()
+        self.stream.check_last_signed()
+
+    def publish(self) -> None:
+        """Make the ended reply the zone's newest version, in full or not at all."""
+        kind = self.machine.kind
+        if kind is XfrKind.IXFR:
+            # Journaled, not yet merged into a zone file (issue 5): the
+            # caller has the file rewritten after the serial is durable.
+            self.new_info = self.store.commit_ixfr(self.machine.deltas)
+        elif kind is not XfrKind.UP_TO_DATE:
+            assert self.writer is not None
+            self.new_info = self.writer.commit()
+            self.writer = None
+        self.published = True
+
+    def _take(self, batch: list[bytes]) -> None:
         stream = self.stream
         machine = self.machine
         endpoint = stream.endpoint
