@@ -198,6 +198,9 @@ class StateLog:
         self._legacy: set[str] = set()  # keys with an old per-zone file
         self._lines = 0  # lines in the file
         self._made = False  # the directory exists
+        # Kept open between saves (an open and a close were a third of one);
+        # the rewrite replaces the file, so it closes this one.
+        self._fd = -1
 
     def get(self, key: str) -> ZoneState | None:
         """The last state saved for `key`; None if none is usable."""
@@ -220,7 +223,7 @@ class StateLog:
         line = _line(key, state)
         with self._lock:
             states = self._read()
-            fd = self._open()
+            fd = self._fd if self._fd >= 0 else self._open()
             try:
                 end = os.fstat(fd).st_size
                 try:
@@ -230,9 +233,8 @@ class StateLog:
                         os.ftruncate(fd, end)  # no torn line before the next
                     raise
             except OSError as err:
+                self._close()  # opened again at the next save
                 raise store_error("writing", self.path, err) from err
-            finally:
-                os.close(fd)
             states[key] = state
             self._texts[key] = line
             self._lines += 1
@@ -262,9 +264,21 @@ class StateLog:
             self._made = True
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         try:
-            return os.open(self.path, flags, 0o640)
+            self._fd = os.open(self.path, flags, 0o640)
         except OSError as err:
             raise store_error("writing", self.path, err) from err
+        return self._fd
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+
+    def close(self) -> None:
+        """Close the file; a later save opens it again."""
+        with self._lock:
+            self._close()
 
     def _read(self) -> dict[str, ZoneState]:
         """The states in the file, read once (the lock is held)."""
@@ -324,6 +338,7 @@ class StateLog:
         with AtomicFile(self.path, 0o640, sync_action="writing", durable=False) as out:
             out.write(b"".join(self._texts.values()).decode())
             out.publish()
+        self._close()  # the old file's
         self._lines = len(self._texts)
 
 

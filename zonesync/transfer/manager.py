@@ -121,20 +121,23 @@ class ZoneManager:
     async def run(self) -> None:
         """Run every zone's task until cancelled (zones may come and go)."""
         log.info("managing %d secondary zone(s)", len(self.zones))
-        async with asyncio.TaskGroup() as group:
-            self._group = group
-            with gc_paused():
-                await self._start_all()
-                # What the start made lives as long as the config (it
-                # leaves no cyclic garbage): out of the collector's sight,
-                # Python's gc.freeze() advice for a server's start. With
-                # 10,000 zones, collections of the growing heap took a third
-                # of a restart (issue 5).
-                gc.freeze()
-            try:
-                await asyncio.get_running_loop().create_future()  # until cancelled
-            finally:
-                self._group = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                with gc_paused():
+                    await self._start_all()
+                    # What the start made lives as long as the config (it
+                    # leaves no cyclic garbage): out of the collector's sight,
+                    # Python's gc.freeze() advice for a server's start. With
+                    # 10,000 zones, collections of the growing heap took a
+                    # third of a restart (issue 5).
+                    gc.freeze()
+                try:
+                    await asyncio.get_running_loop().create_future()  # until cancelled
+                finally:
+                    self._group = None
+        finally:
+            self._state_log.close()  # every zone task has ended
 
     async def _start_all(self) -> None:
         """Start every zone, reading their files and state in batches.

@@ -76,6 +76,16 @@ def test_the_last_save_wins_and_the_directory_is_made(tmp_path: Path) -> None:
     assert len(lines(state_dir)) == 3  # appended, one line per save
 
 
+def test_saves_after_close_append_to_the_same_file(tmp_path: Path) -> None:
+    log = StateLog(tmp_path)
+    log.save(KEY, ZoneState(serial=1))
+    log.close()
+    log.close()  # idempotent
+    log.save(KEY, ZoneState(serial=2))
+    assert len(lines(tmp_path)) == 2
+    assert StateLog(tmp_path).get(KEY) == ZoneState(serial=2)
+
+
 def valid() -> dict[str, object]:
     return {"zone": "z@example.org", "version": 1, "serial": 5, "failures": 0}
 
