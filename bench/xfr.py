@@ -135,7 +135,7 @@ def main() -> None:
                 summary["ixfr"] = report.summarize_ixfr(rows)
                 summary["notes"] += notes
             if "cold" in phases:
-                rows = cold_phase(setup, work, args.runs, args.keep)
+                rows = cold_phase(setup, work, args.runs)
                 results["cold"] = rows
                 summary["cold"] = report.summarize_cold(rows)
             if "restart" in phases:

@@ -172,7 +172,7 @@ COLD_CONFIGS = (
 )
 
 
-def cold_phase(setup: Setup, work: Path, runs: int, keep: bool) -> list[dict[str, Any]]:
+def cold_phase(setup: Setup, work: Path, runs: int) -> list[dict[str, Any]]:
     """Many small zones from nothing, each config of `COLD_CONFIGS` per round."""
     rows = []
     for round_ in range(runs):
@@ -189,7 +189,10 @@ def cold_phase(setup: Setup, work: Path, runs: int, keep: bool) -> list[dict[str
             row.update(server=kind, config=config, zones=len(setup.cold), round=round_)
             rows.append(row)
             progress(f"{name}: {row['wall_seconds']:.3f} s")
-            discard(work / name, keep)
+            # Kept until the whole run ends (see bench/README.md, "How to
+            # read"): on ext4 without a journal, inodes freed in the last
+            # minutes are skipped one by one when new files are made, so
+            # deleting 1,000 files here slowed whichever server ran next.
     return rows
 
 
