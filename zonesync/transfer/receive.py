@@ -316,9 +316,9 @@ def _check_serial(
 ) -> None:
     kind = machine.kind
     if kind is XfrKind.IXFR:
-        tlog.info("got incremental response")
+        tlog.debug("got incremental response")  # BIND 9.18: debug(3)
     elif kind is not XfrKind.UP_TO_DATE:
-        tlog.info("got nonincremental response")
+        tlog.debug("got nonincremental response")
     serial = machine.serial
     if (
         kind is not XfrKind.UP_TO_DATE

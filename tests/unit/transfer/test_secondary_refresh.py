@@ -162,7 +162,7 @@ async def test_newer_serial_is_fetched_by_ixfr(make_zone, caplog):
     primary.publish(1, [1, 2])
     zone = await start(make, primary)
     primary.publish(2, [2, 3])
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         await zone.refresh_now()
         await zone.sync()
     assert primary.requests == ["AXFR", "IXFR"]
