@@ -128,6 +128,27 @@ def zone_info(soa: Record, records: int, size_bytes: int) -> ZoneInfo:
     )
 
 
+def soa_text_info(text: str, records: int, size_bytes: int) -> ZoneInfo:
+    """zone_info() from an SOA's rdata text (`mname rname serial refresh ...`).
+
+    For the AXFR fast path, which has the SOA in presentation form: the
+    dnspython rdata is made only if it is needed (ZoneInfo.soa_rdata()).
+    Names in presentation form hold no blank (dnspython writes a space
+    `\\032`), so the numbers are the last five words.
+    """
+    serial, refresh, retry, expire, minimum = map(int, text.rsplit(maxsplit=5)[-5:])
+    return ZoneInfo(
+        serial=serial,
+        refresh=refresh,
+        retry=retry,
+        expire=expire,
+        minimum=minimum,
+        records=records,
+        size_bytes=size_bytes,
+        soa_text=text,
+    )
+
+
 @functools.cache
 def class_text(rdclass: int) -> str:
     """The mnemonic of a class (`IN`), cached: it is needed once per RR."""
@@ -267,8 +288,7 @@ def is_subdomain_wire(name: bytes, zone: bytes) -> bool:
     return pos == skip and name.endswith(zone)
 
 
-def header(origin: dns.name.Name, soa: Record) -> str:
+def header(origin: dns.name.Name, serial: int) -> str:
     """The first lines of a zone file of ours: the marker and `$ORIGIN`."""
     origin_text = origin.to_text()
-    serial = soa_rdata(soa).serial
     return f"{MARKER}{origin_text} serial {serial}\n$ORIGIN {origin_text}\n"

@@ -27,9 +27,8 @@ from zonesync.store.records import (
     is_subdomain_wire,
     line_records,
     render_text,
-    to_record,
+    soa_text_info,
     type_text,
-    zone_info,
 )
 
 T = TypeVar("T")
@@ -69,7 +68,7 @@ class ZoneWriter:
         self._max_records = max_records
         self._where = where
         self._sink: Sink | None = sink
-        self._soa: Record | None = None
+        self._soa: TextRecord | None = None
         self._count = 0
         self._apex_ns = False
         self._origin_wire = origin.to_digestable()
@@ -132,7 +131,8 @@ class ZoneWriter:
             self._check(records)
             text = render_text(records)
             if starting and self._soa is not None:
-                text = header(self._origin, self._soa) + text
+                assert self._soa.serial is not None
+                text = header(self._origin, self._soa.serial) + text
             sink.write(text, as_records)
             done = True
         finally:
@@ -176,7 +176,7 @@ class ZoneWriter:
                     raise self._fail(
                         f"SOA record at {record.owner}, not at the apex {origin}"
                     )
-                self._soa = to_record(record)
+                self._soa = record
             elif count == 1:
                 raise self._fail(
                     f"first record is not the SOA ({record.owner} {type_text(rdtype)})"
@@ -201,7 +201,7 @@ class ZoneWriter:
         finally:
             if not done:
                 self.abort()
-        return zone_info(self._soa, self._count, size)
+        return soa_text_info(self._soa.text, self._count, size)
 
     def abort(self) -> None:
         """Discard what was written; idempotent, never raises."""

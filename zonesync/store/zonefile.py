@@ -409,7 +409,9 @@ class FileZone:
             raise store_error("reading", self.path, err) from err
         result = plan.apply(records)
         with AtomicFile(self.path) as out:
-            out.write(header(self.origin, plan.new_soa) + render(result))
+            out.write(
+                header(self.origin, soa_rdata(plan.new_soa).serial) + render(result)
+            )
             self._check_size(len(result))
             if not any(
                 r[2].rdtype == dns.rdatatype.NS and r[0] == self.origin for r in result
@@ -444,7 +446,10 @@ class FileZone:
         # Lines of the apex's NS RRset are all held when it is touched.
         find_apex_ns = None if (apex, "NS") in text_keys else _apex_ns_lines(apex)
         with AtomicFile(self.path) as out:
-            out.write(header(self.origin, plan.new_soa) + render([plan.new_soa]))
+            out.write(
+                header(self.origin, soa_rdata(plan.new_soa).serial)
+                + render([plan.new_soa])
+            )
             held: list[Record] = []
             count = 1
             lineno = HEADER_LINES + 2  # of the block's first line

@@ -720,7 +720,7 @@ def line_by_line(text: str, deltas: list[IxfrDelta]) -> str:
         held.append((dns.name.from_text(owner), int(ttl), rdata))
     new_soa = [plan.new_soa]
     return (
-        header(ORIGIN, plan.new_soa)
+        header(ORIGIN, plan.new_soa[2].serial)
         + render(new_soa)
         + "".join(kept)
         + (render(plan.merge(held)))
