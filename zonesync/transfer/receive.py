@@ -212,7 +212,10 @@ async def in_thread(
     (`on_cancel` gets the result). `stop` is called at once on cancellation,
     to tell the work to skip what it has not begun.
     """
-    future = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    # The executor's future itself, not asyncio.to_thread's coroutine in a
+    # task: one task and its steps fewer per hand-off (a cold start of
+    # 1,000 zones makes 1,000). No context variables are used in threads.
+    future = asyncio.get_running_loop().run_in_executor(None, work, *args)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
