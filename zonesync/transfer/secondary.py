@@ -482,58 +482,52 @@ class SecondaryZone:
         for endpoint in self.endpoints:
             info = self._info
             held = info.serial if info is not None and not self._state.expired else None
-            if held is None:
-                # Nothing held, so no serial to compare: transfer at once,
-                # without an SOA query first, as Knot and NSD bootstrap a
-                # zone. serial-query-rate, which paces SOA queries, then
-                # does not pace a cold start; transfers-in still does.
+            # With nothing held there is no serial to compare: the transfer
+            # comes at once, without an SOA query first, as Knot and NSD
+            # bootstrap a zone. serial-query-rate, which paces SOA queries,
+            # then does not pace a cold start; transfers-in still does.
+            if held is not None:
+                await self._limits.soa_query_token()
                 try:
-                    await self._transfer(endpoint)
-                except (TransferError, StoreError) as err:
-                    error = f"{endpoint.text}: {err}"
+                    answer = await self._network.query_soa(
+                        self.config.name,
+                        self.config.rdclass,
+                        endpoint,
+                        bool(self.config.setting("try-tcp-refresh")),
+                    )
+                except TransferError as err:
+                    error = self._log_refresh_error(err, endpoint)
                     reason = err.reason
+                    self._events.soa_query(view, zone, err.reason)
                     self._tsig_event(err)
                     continue
-                self._primary_serial = self._info.serial if self._info else None
-                return True, None, None
-            await self._limits.soa_query_token()
+                self._primary_serial = answer.serial
+                if answer.serial == held and not self._force_axfr:
+                    self._events.soa_query(view, zone, SoaResult.UP_TO_DATE)
+                    await self._up_to_date(endpoint)
+                    return True, None, None
+                if not self._force_axfr and not serial_newer(answer.serial, held):
+                    self._events.soa_query(view, zone, SoaResult.OLDER)
+                    behind = True
+                    if not self.config.setting("multi-master"):
+                        self.log.info(
+                            "serial number (%d) received from primary %s < ours (%d)",
+                            answer.serial,
+                            endpoint.text,
+                            held,
+                        )
+                    continue
+                self._events.soa_query(view, zone, SoaResult.NEWER)
             try:
-                answer = await self._network.query_soa(
-                    self.config.name,
-                    self.config.rdclass,
-                    endpoint,
-                    bool(self.config.setting("try-tcp-refresh")),
-                )
-            except TransferError as err:
-                error = self._log_refresh_error(err, endpoint)
+                await self._transfer(endpoint)
+            except (TransferError, StoreError) as err:
+                error = f"{endpoint.text}: {err}"
                 reason = err.reason
-                self._events.soa_query(view, zone, err.reason)
                 self._tsig_event(err)
                 continue
-            self._primary_serial = answer.serial
-            if self._force_axfr or serial_newer(answer.serial, held):
-                self._events.soa_query(view, zone, SoaResult.NEWER)
-                try:
-                    await self._transfer(endpoint)
-                except (TransferError, StoreError) as err:
-                    error = f"{endpoint.text}: {err}"
-                    reason = err.reason
-                    self._tsig_event(err)
-                    continue
-                return True, None, None
-            if answer.serial == held:
-                self._events.soa_query(view, zone, SoaResult.UP_TO_DATE)
-                await self._up_to_date(endpoint)
-                return True, None, None
-            self._events.soa_query(view, zone, SoaResult.OLDER)
-            behind = True
-            if not self.config.setting("multi-master"):
-                self.log.info(
-                    "serial number (%d) received from primary %s < ours (%d)",
-                    answer.serial,
-                    endpoint.text,
-                    held,
-                )
+            if held is None:
+                self._primary_serial = self._info.serial if self._info else None
+            return True, None, None
         if behind and error is None:
             # Every primary answered, none newer: not a failure (BIND's
             # primariesok), but no proof of freshness either, so expiry stays.
