@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import dns.exception
 import dns.flags
@@ -396,6 +398,25 @@ async def _tcp_exchange(query: dns.message.Message, endpoint: Endpoint) -> FastM
     return parse_response(reply, query, endpoint)
 
 
+class ByteReader(Protocol):
+    """Where an XfrStream reads the reply from (a socket; a StreamReader in tests)."""
+
+    async def read(self, n: int) -> bytes:
+        """Up to `n` bytes; b"" at the end of the stream."""
+
+
+class _SocketReader:
+    """Reads a connected non-blocking socket through the event loop."""
+
+    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
+        self._sock = sock
+        self._loop = loop
+
+    async def read(self, n: int) -> bytes:
+        """Up to `n` bytes; b"" once the primary closed its side."""
+        return await self._loop.sock_recv(self._sock, n)
+
+
 @dataclass(slots=True)
 class XfrStream:
     """An open AXFR/IXFR connection.
@@ -407,8 +428,7 @@ class XfrStream:
 
     endpoint: Endpoint
     query: dns.message.Message
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
+    reader: ByteReader
     idle_seconds: float
     local: str = ""
     messages_read: int = 0
@@ -490,31 +510,37 @@ class XfrStream:
 async def open_xfr(
     query: dns.message.Message, endpoint: Endpoint, idle_seconds: float
 ) -> AsyncIterator[XfrStream]:
-    """Connect over TCP (from transfer-source) and send an AXFR/IXFR query."""
+    """Connect over TCP (from transfer-source) and send an AXFR/IXFR query.
+
+    On the socket itself, through the loop's sock_* calls: no transport,
+    protocol and stream objects for a connection that sends one query and
+    reads one reply (issue 5: a third less CPU per exchange, which a cold
+    start of many small zones makes once each).
+    """
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ":" in endpoint.address else socket.AF_INET
     try:
-        async with asyncio.timeout(CONNECT_SECONDS):
-            reader, writer = await asyncio.open_connection(
-                endpoint.address, endpoint.port, local_addr=endpoint.source
-            )
-    except TimeoutError as err:
-        raise TransferTimeout("timed out (connect)", endpoint.text) from err
+        sock = socket.socket(family, socket.SOCK_STREAM)
     except OSError as err:
         raise translate(err, endpoint) from err
     try:
-        sockname = writer.get_extra_info("sockname")
-        local = peer_text(str(sockname[0]), int(sockname[1])) if sockname else "?"
-        wire = query.to_wire()
-        writer.write(struct.pack("!H", len(wire)) + wire)
         try:
-            await writer.drain()
+            sock.setblocking(False)
+            if endpoint.source is not None:
+                sock.bind(endpoint.source)
+            async with asyncio.timeout(CONNECT_SECONDS):
+                await loop.sock_connect(sock, (endpoint.address, endpoint.port))
+            address, port = sock.getsockname()[:2]
+            wire = query.to_wire()
+            await loop.sock_sendall(sock, struct.pack("!H", len(wire)) + wire)
+        except TimeoutError as err:
+            raise TransferTimeout("timed out (connect)", endpoint.text) from err
         except OSError as err:
             raise translate(err, endpoint) from err
-        yield XfrStream(endpoint, query, reader, writer, idle_seconds, local)
+        local = peer_text(str(address), int(port))
+        yield XfrStream(endpoint, query, _SocketReader(sock, loop), idle_seconds, local)
     finally:
-        writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
-            async with asyncio.timeout(1):
-                await writer.wait_closed()
+        sock.close()
 
 
 @dataclass(frozen=True, slots=True)

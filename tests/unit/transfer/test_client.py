@@ -68,7 +68,7 @@ async def read_all(query, wires, endpoint=ENDPOINT):
     for wire in wires:
         reader.feed_data(struct.pack("!H", len(wire)) + wire)
     reader.feed_eof()
-    stream = XfrStream(endpoint, query, reader, None, 5.0)
+    stream = XfrStream(endpoint, query, reader, 5.0)
     got = [m async for m in stream.messages()]
     stream.check_last_signed()
     return got, stream
@@ -289,7 +289,7 @@ async def test_a_silent_primary_trips_the_idle_limit():
     endpoint = Endpoint("192.0.2.1", 53)
     query = make_query(ZONE, dns.rdataclass.IN, dns.rdatatype.AXFR, endpoint)
     reader = asyncio.StreamReader()  # no data, no EOF: the primary went quiet
-    stream = XfrStream(endpoint, query, reader, None, 0.05)
+    stream = XfrStream(endpoint, query, reader, 0.05)
     with pytest.raises(TransferTimeout, match="idle"):
         async for _message in stream.messages():
             pass

@@ -98,7 +98,7 @@ class FakePrimary:
             wire = message.to_wire()
             reader.feed_data(struct.pack("!H", len(wire)) + wire)
         reader.feed_eof()
-        yield XfrStream(endpoint, query, reader, None, idle_seconds, "192.0.2.53#4000")
+        yield XfrStream(endpoint, query, reader, idle_seconds, "192.0.2.53#4000")
 
 
 @pytest.fixture
@@ -392,7 +392,7 @@ class EndlessPrimary(FakePrimary):
         wire = response.to_wire()
         reader = asyncio.StreamReader()
         reader.feed_data(struct.pack("!H", len(wire)) + wire)
-        yield XfrStream(endpoint, query, reader, None, idle_seconds, "192.0.2.53#4000")
+        yield XfrStream(endpoint, query, reader, idle_seconds, "192.0.2.53#4000")
 
 
 @pytest.mark.parametrize(

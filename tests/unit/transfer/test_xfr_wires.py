@@ -23,7 +23,7 @@ async def batches(chunks, eof=True):
     """What wires() yields when the stream delivers `chunks` one by one."""
     reader = asyncio.StreamReader()
     query = dns.message.make_query(ZONE, dns.rdatatype.AXFR)
-    stream = XfrStream(ENDPOINT, query, reader, None, 5.0)
+    stream = XfrStream(ENDPOINT, query, reader, 5.0)
     out = []
 
     async def feed():
@@ -73,7 +73,7 @@ async def test_end_of_input_between_messages_ends_the_reply():
 async def test_a_silent_primary_trips_the_idle_limit():
     reader = asyncio.StreamReader()
     query = dns.message.make_query(ZONE, dns.rdatatype.AXFR)
-    stream = XfrStream(ENDPOINT, query, reader, None, 0.0)
+    stream = XfrStream(ENDPOINT, query, reader, 0.0)
     with pytest.raises(TransferTimeout, match="idle"):
         async for _ in stream.wires():
             pass
@@ -82,14 +82,14 @@ async def test_a_silent_primary_trips_the_idle_limit():
 async def test_first_seconds_bounds_only_the_wait_for_the_first_bytes():
     reader = asyncio.StreamReader()
     query = dns.message.make_query(ZONE, dns.rdatatype.AXFR)
-    stream = XfrStream(ENDPOINT, query, reader, None, 5.0)
+    stream = XfrStream(ENDPOINT, query, reader, 5.0)
     with pytest.raises(TransferTimeout, match=r"timed out \(no reply\)"):
         async for _ in stream.wires(first_seconds=0.0):
             pass
     # Once bytes came, the idle limit (5 s here) applies, not first_seconds:
     # the second message, fed a loop turn later, still arrives.
     reader = asyncio.StreamReader()
-    stream = XfrStream(ENDPOINT, query, reader, None, 5.0)
+    stream = XfrStream(ENDPOINT, query, reader, 5.0)
     data = framed(MESSAGES[:2])
     reader.feed_data(data[:3])
 
