@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import random
 import time
@@ -48,7 +47,8 @@ from zonesync.transfer.events import (
     ZoneEvents,
 )
 from zonesync.transfer.limits import TransferSlot
-from zonesync.transfer.receive import in_thread, int_setting, receive, short_error
+from zonesync.transfer.receive import int_setting, receive, short_error
+from zonesync.transfer.rewrite import ZoneRewriter
 from zonesync.transfer.schedule import (
     TimerLimits,
     Timers,
@@ -161,6 +161,7 @@ class SecondaryZone:
         ] = []  # of the refresh running
         self._outcome = ""  # what the last refresh did, for `refresh --wait`
         self._transferred = False
+        self._rewrites = ZoneRewriter(self.store, self.log, self.label)
 
     # -- what the outside sees -------------------------------------------------
 
@@ -327,14 +328,14 @@ class SecondaryZone:
         `disk` is what `read_disk()` found, when the caller read it already.
         """
         if disk is None:
-            if self._rewriter is not None:  # restarted: let the last run's end
-                await asyncio.wait({self._rewriter})
+            await self._rewrites.ended()  # restarted: let the last run's end
             disk = await asyncio.to_thread(self.read_disk)
         if disk.removed:
             self.log.info("removed %d stale temporary file(s)", disk.removed)
         if disk.error is not None:
             self.log.error("loading from master file failed: %s", disk.error)
-        self._log_journal(disk.journal)
+        if self._rewrites.log_replay(disk.journal):
+            self._no_ixfr_once = True
         saved, info, mtime = disk.saved, disk.info, disk.mtime
         self._saved = saved
         now = self._clock()
@@ -578,15 +579,17 @@ class SecondaryZone:
 
     async def _transfer(self, endpoint: Endpoint) -> None:
         # Held until the new version is in the state, so that a failed
-        # rewrite's rollback (_rewrite_failed) never interleaves with it.
-        async with self._store_lock:
+        # rewrite's rollback (ZoneRewriter._failed) never interleaves with it.
+        async with self._rewrites.lock:
             kind = await self._transfer_and_save(endpoint)
         if kind is None:
             return
         if isinstance(self.store, FileZone) and self.store.pending:
             # Journaled: on-update runs once the zone file holds it, since
             # the hook tells the serving daemon to load the file.
-            self._rewrite_soon()
+            self._rewrites.rewrite_soon(
+                self._rewritten, self._roll_back, self._wake.set
+            )
         elif self._hooks.on_update:
             await run_hook("on-update", self._hooks.on_update, self._values(), self.log)
 
@@ -662,132 +665,26 @@ class SecondaryZone:
             on_received=slot.release,
         )
 
-    # -- the journal (issue 5) ----------------------------------------------------
-    #
-    # An IXFR is durable once journaled (FileZone.commit_ixfr); the zone file
-    # is rewritten afterwards by one task per zone, which runs the on-update
-    # hook when the file holds the new serial. These attributes are set only
-    # by the methods below.
-
-    _rewriter: asyncio.Task[None] | None = None
-    _rewrite_wanted = False
-    _rewrite_owner: asyncio.Task[object] | None = None
-
-    @functools.cached_property
-    def _store_lock(self) -> asyncio.Lock:
-        return asyncio.Lock()
+    # -- the journal (issue 5, transfer/rewrite.py) --------------------------------
 
     async def sync(self) -> None:
         """Wait until the zone file holds every journaled version (`rndc sync`)."""
-        while self._rewriter is not None and not self._rewriter.done():
-            await asyncio.wait({self._rewriter})
+        await self._rewrites.sync()
 
-    def _log_journal(
-        self, journal: Rewrite | ZoneContentError | StoreError | None
-    ) -> None:
-        """Say what the replay of the journal at load did (`read_disk`)."""
-        if isinstance(journal, ZoneContentError):
-            self.log.warning(
-                "journal does not apply to the zone file, discarded: %s", journal
-            )
-            self._no_ixfr_once = True
-        elif isinstance(journal, StoreError):
-            self.log.error("replaying the journal failed: %s", journal)
-        elif journal is not None:
-            self.log.info(
-                "zone file rewritten from the journal: serial %d to %d "
-                "(%d sequence(s))",
-                journal.from_serial,
-                journal.to_serial,
-                journal.sequences,
-            )
+    async def _rewritten(self, done: Rewrite) -> None:
+        """The zone file holds a journaled version now: on-update runs."""
+        if self._info is not None and self._info.serial == done.to_serial:
+            self._info = done.info  # the exact records and size
+        if self._hooks.on_update:
+            await run_hook("on-update", self._hooks.on_update, self._values(), self.log)
 
-    def _rewrite_soon(self) -> None:
-        """Have the zone file rewritten from the journal, in the background."""
-        self._rewrite_wanted = True
-        if self._rewriter is not None and not self._rewriter.done():
-            return  # it looks again when it is done
-        self._rewriter = asyncio.create_task(
-            self._rewrite_pending(), name=f"rewrite {self.label}"
+    async def _roll_back(self, info: ZoneInfo) -> None:
+        """The journal did not apply: back to the file's version, then AXFR."""
+        self._events.ixfr_fallback(
+            self.config.view, self._zone_text, FallbackReason.APPLY
         )
-        # The rewrite ends with the zone's task (shutdown, reconfig): a
-        # cancelled rewrite lets its thread finish, leaving the old file or
-        # the new one, and the journal of what the file lacks.
-        owner = asyncio.current_task()
-        if owner is not None and owner is not self._rewrite_owner:
-            self._rewrite_owner = owner
-            owner.add_done_callback(self._stop_rewrite)
-
-    def _stop_rewrite(self, _owner: object) -> None:
-        if self._rewriter is not None:
-            self._rewriter.cancel()
-
-    async def _rewrite_pending(self) -> None:
-        store = self.store
-        assert isinstance(store, FileZone)
-        while self._rewrite_wanted:
-            self._rewrite_wanted = False
-            started = time.monotonic()
-            try:
-                done = await in_thread(store.rewrite)
-            except StoreError as err:
-                # The journal stays: the next IXFR or start tries again.
-                self.log.error("rewriting the zone file failed: %s", err)
-                return
-            except (
-                Exception
-            ):  # this task is the rewrite's boundary, as _run is the zone's
-                self.log.exception("internal error rewriting the zone file")
-                return
-            if done is None:
-                continue
-            if done.info is None:
-                await self._rewrite_failed(done)
-                continue
-            if self._info is not None and self._info.serial == done.to_serial:
-                self._info = done.info  # the exact records and size
-            self.log.info(
-                "zone file rewritten: serial %d to %d, %d journaled sequence(s), "
-                "%d records, %.3f secs",
-                done.from_serial,
-                done.to_serial,
-                done.sequences,
-                done.info.records,
-                time.monotonic() - started,
-            )
-            if self._hooks.on_update:
-                await run_hook(
-                    "on-update", self._hooks.on_update, self._values(), self.log
-                )
-
-    async def _rewrite_failed(self, failed: Rewrite) -> None:
-        """The journaled sequences do not apply to the zone file: AXFR.
-
-        This is found after the new serial was declared durable, not before
-        as when an IXFR was applied at once. That is safe: the file that was
-        served never changed, the zone goes back to its serial, and an AXFR
-        follows at once (BIND 9.18 xfrin.c retries an IXFR that fails to
-        apply as AXFR), counted as such a fallback.
-        """
-        async with self._store_lock:
-            store = self.store
-            assert isinstance(store, FileZone)
-            info = await in_thread(store.discard_journal, failed.generation)
-            if info is None:
-                return  # a full transfer superseded the journal meanwhile
-            self._events.ixfr_fallback(
-                self.config.view, self._zone_text, FallbackReason.APPLY
-            )
-            self.log.warning(
-                "journaled IXFR to serial %d does not apply to the zone file: %s; "
-                "journal discarded, back to serial %d, retrying with AXFR",
-                failed.to_serial,
-                failed.error,
-                info.serial,
-            )
-            self._info = info
-            self._timers = self._clamp(info)
-            self._state = replace(self._state, serial=info.serial)
-            self._no_ixfr_once = True
-            await self._save()
-        self._wake.set()
+        self._info = info
+        self._timers = self._clamp(info)
+        self._state = replace(self._state, serial=info.serial)
+        self._no_ixfr_once = True
+        await self._save()
