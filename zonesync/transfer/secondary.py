@@ -5,6 +5,11 @@ state machine of `xfrin.py` and the store together, and is the boundary
 where a zone's errors are caught, logged in BIND's words and turned into a
 retry. The behaviour is BIND 9.18's as a secondary (`lib/dns/zone.c`,
 `lib/dns/xfrin.c`).
+
+It is over STYLE's 600 lines (about 690) because the steps of a refresh
+(load, the SOA checks of each primary in turn, the transfer, expiry) read
+and write the same zone state; the IXFR journal's rewrite, which does not,
+is in `rewrite.py`.
 """
 
 from __future__ import annotations
