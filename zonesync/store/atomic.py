@@ -216,8 +216,11 @@ class AtomicFile:
 def remove_stale_temp_files(target: Path) -> int:
     """Remove the temporary files for `target` left by a crash; return how many."""
     removed = 0
-    for name in _temp_names(target.parent):
-        if not _is_temp_name(name, target.name):
+    # Path objects only for a name that matches: at start this runs once per
+    # zone, and making them was most of its cost (issue 5).
+    directory, target_name = os.path.split(target)
+    for name in _temp_names(directory or "."):
+        if not _is_temp_name(name, target_name):
             continue
         path = target.parent / name
         try:
@@ -237,17 +240,17 @@ def remove_stale_temp_files(target: Path) -> int:
 # in one directory, listing it once per zone was quadratic (a 10,000-zone
 # restart took minutes). The directory's mtime changes whenever an entry
 # comes or goes, so an unchanged mtime means the cached names still hold.
-_listings: dict[Path, tuple[int, tuple[str, ...]]] = {}
+_listings: dict[str, tuple[int, tuple[str, ...]]] = {}
 _listings_lock = threading.Lock()
 
 
-def _temp_names(directory: Path) -> tuple[str, ...]:
+def _temp_names(directory: str) -> tuple[str, ...]:
     try:
-        mtime = directory.stat().st_mtime_ns
+        mtime = os.stat(directory).st_mtime_ns  # noqa: PTH116 - no Path per zone
     except FileNotFoundError:
         return ()
     except OSError as err:
-        raise store_error("listing", directory, err) from err
+        raise store_error("listing", Path(directory), err) from err
     with _listings_lock:
         cached = _listings.get(directory)
         if cached is not None and cached[0] == mtime:
@@ -261,6 +264,6 @@ def _temp_names(directory: Path) -> tuple[str, ...]:
         except FileNotFoundError:
             return ()
         except OSError as err:
-            raise store_error("listing", directory, err) from err
+            raise store_error("listing", Path(directory), err) from err
         _listings[directory] = (mtime, names)
         return names

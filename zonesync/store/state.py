@@ -119,7 +119,12 @@ def journal_path(state_dir: Path, view: str, zone: dns.name.Name) -> Path:
     In the state directory, not beside the zone file, where BIND would load
     it as its own journal (`<file>.jnl`).
     """
-    return state_dir / f"{state_key(view, zone)}.jnl"
+    return journal_file(state_dir, state_key(view, zone))
+
+
+def journal_file(state_dir: Path, key: str) -> Path:
+    """The IXFR journal of the zone whose `state_key` is `key`."""
+    return state_dir / f"{key}.jnl"
 
 
 def _optional(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:

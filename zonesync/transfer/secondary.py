@@ -37,7 +37,7 @@ from zonesync.errors import (
 from zonesync.hooks import run_hook
 from zonesync.log import REFRESH_LOGGER, text_label, transfer_logger, zone_logger
 from zonesync.names import name_text
-from zonesync.store.state import StateLog, ZoneState, journal_path, state_key
+from zonesync.store.state import StateLog, ZoneState, journal_file, state_key
 from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
 from zonesync.transfer.client import (
     Endpoint,
@@ -314,17 +314,19 @@ class SecondaryZone:
         except StoreError as err:
             error, info = err, None
         journal: Rewrite | ZoneContentError | StoreError | None = None
+        mtime: float | None = None
         if isinstance(self.store, FileZone):
-            path = journal_path(
-                self._state_log.directory, self.config.view, self.config.name
-            )
+            path = journal_file(self._state_log.directory, self._state_key)
             try:
                 journal = self.store.open_journal(path, info)
             except (ZoneContentError, StoreError) as err:
                 journal = err
             if isinstance(journal, Rewrite):
                 info = journal.info
-        mtime = self.store.mtime() if info is not None else None
+            elif journal is None:
+                mtime = self.store.loaded_mtime  # the file load() read
+        if mtime is None and info is not None:
+            mtime = self.store.mtime()
         return DiskState(removed, saved, info, error, mtime, journal)
 
     async def load(self, disk: DiskState | None = None) -> None:

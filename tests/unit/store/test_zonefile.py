@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -593,6 +595,55 @@ def test_load_counts_past_the_first_read(
 ) -> None:
     monkeypatch.setattr(zonefile, "_READ_BYTES", 200)  # the SOA line still fits
     assert zone.load() == ZoneInfo(1, 3600, 600, 86400, 300, len(BASE), len(published))
+
+
+def test_load_notes_the_mtime_of_the_file_it_read(
+    zone: FileZone, published: bytes
+) -> None:
+    assert zone.load() is not None
+    assert zone.loaded_mtime == zone.path.stat().st_mtime
+    os.utime(zone.path, (1_700_000_000.5, 1_700_000_000.5))
+    assert zone.loaded_mtime != 1_700_000_000.5  # noted by load(), not kept up
+    zone.load()
+    assert zone.loaded_mtime == 1_700_000_000.5
+    zone.path.unlink()
+    assert zone.load() is None
+    assert zone.loaded_mtime is None
+
+
+def test_read_head_keeps_reading_after_a_short_read(
+    zone: FileZone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipe hands out what it holds per read: the head is filled up."""
+    monkeypatch.setattr(zonefile, "_READ_BYTES", 300_000)
+    data = b"".join(b"line %d\n" % n for n in range(40_000))  # about 350 kB
+    pipe_out, pipe_in = os.pipe()
+    writer = threading.Thread(target=_write_all, args=(pipe_in, data))
+    writer.start()
+    try:
+        with io.FileIO(pipe_out, "rb") as file:
+            head, whole = zone._read_head(file)
+            rest = file.read()
+    finally:
+        writer.join()
+    assert (len(head), whole) == (300_000, False)
+    assert head + rest == data
+
+    pipe_out, pipe_in = os.pipe()
+    writer = threading.Thread(target=_write_all, args=(pipe_in, data[:100_000]))
+    writer.start()
+    try:
+        with io.FileIO(pipe_out, "rb") as file:
+            assert zone._read_head(file) == (data[:100_000], True)  # to its end
+    finally:
+        writer.join()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with io.FileIO(fd, "wb") as pipe:
+        view = memoryview(data)
+        while view:
+            view = view[pipe.write(view[:4096]) :]
 
 
 @pytest.mark.parametrize(
