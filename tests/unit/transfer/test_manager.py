@@ -1,5 +1,6 @@
 import logging
 
+import dns.name
 import pytest
 
 from zonesync.config.loader import load_config
@@ -120,12 +121,12 @@ async def test_apply_config_adds_removes_restarts_and_keeps(tmp_path):
         1,
         1,
     )
-    keys = {key[1].to_text(): zone for key, zone in manager.zones.items()}
+    keys = {zone.config.name.to_text(): zone for zone in manager.zones.values()}
     assert keys["a.example."] is next(
-        z for k, z in before.items() if k[1].to_text() == "a.example."
+        z for z in before.values() if z.config.name.to_text() == "a.example."
     )
     assert keys["b.example."] is not next(
-        z for k, z in before.items() if k[1].to_text() == "b.example."
+        z for z in before.values() if z.config.name.to_text() == "b.example."
     )
     summary = await manager.apply_config(config(tmp_path, ZONE_C))
     assert (summary.added, summary.removed, summary.changed, summary.unchanged) == (
@@ -145,3 +146,18 @@ async def test_changed_server_limits_restart_every_zone(tmp_path):
     summary = await manager.apply_config(load_config(str(path)))
     assert summary.changed == 1
     assert manager.limits.values == (3, 2, 20)
+
+
+def test_zones_are_found_by_name_in_any_case(tmp_path):
+    manager = ZoneManager(
+        config(tmp_path, ZONE_A.replace('"a.example"', '"A.Example"')),
+        tmp_path / "state",
+    )
+    zone = manager.find("_default", dns.name.from_text("a.EXAMPLE"))
+    assert zone is not None
+    assert zone.config.name.to_text() == "A.Example."
+    assert (
+        manager.notify_zone("_default", dns.name.from_text("A.EXAMPLE.")) is zone.config
+    )
+    assert manager.find("_default", dns.name.from_text("a.example.org")) is None
+    assert manager.find("other", dns.name.from_text("a.example")) is None
