@@ -47,7 +47,13 @@ ZoneKey = tuple[str, tuple[bytes, ...]]
 
 def zone_key(view: str, name: dns.name.Name) -> ZoneKey:
     """The key of zone `name` in `view`."""
-    return (view, tuple(label.lower() for label in name.labels))
+    # A label already in lower case is the name's own object, not a copy.
+    return (view, tuple(_lower(label) for label in name.labels))
+
+
+def _lower(label: bytes) -> bytes:
+    lower = label.lower()
+    return label if lower == label else lower
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,8 @@ RollBack = Callable[[ZoneInfo], Awaitable[None]]
 class ZoneRewriter:
     """The journal side of one zone: its rewrite task, and the store lock."""
 
+    __slots__ = ("_label", "_owner", "_store", "_task", "_wanted", "lock", "log")
+
     def __init__(
         self, store: FileZone | MemoryZone, log: ZoneLogger, label: str
     ) -> None:
