@@ -56,7 +56,7 @@ from tests.integration.zonesync_run import (
     send_notify,
     zonesync_process,
 )
-from zonesync.store.zonefile import MemoryZone
+from zonesync.store.memory import MemoryZone
 
 BIG_XFR_SECONDS = 120.0  # BIG_HOSTS records through dnspython
 # Big enough that a transfer runs for seconds (about 3 s here, 2 cores), so a

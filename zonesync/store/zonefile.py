@@ -5,7 +5,7 @@ loads (the format is in `records.py`), published atomically as BIND 9.18
 dumps zones (see `atomic.py`), so the target is never a partial file. An
 IXFR is first made durable in the zone's journal (`journal.py`) and merged
 into the file afterwards (`rewrite()`), as BIND and Knot do. A zone without
-`file` is kept in memory only, as BIND does.
+`file` is kept in memory only, as BIND does (`memory.py`).
 
 Everything here blocks; the daemon calls it through `asyncio.to_thread`.
 """
@@ -18,12 +18,11 @@ import logging
 import os
 import re
 import threading
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import IO, Any
+from typing import IO
 
 import dns.exception
 import dns.name
@@ -43,6 +42,7 @@ from zonesync.store.journal import (
     remove_journal,
     serial_chain,
 )
+from zonesync.store.merge import copy_untouched
 from zonesync.store.records import (
     HEADER_LINES,
     MARKER,
@@ -62,7 +62,6 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FileZone",
     "IxfrDelta",
-    "MemoryZone",
     "Record",
     "Rewrite",
     "ZoneInfo",
@@ -75,52 +74,6 @@ _READ_BYTES = 1 << 20
 _PLAIN_NAME = re.compile(
     rf"(?=.{{1,254}}$)(?:[{re.escape(NAME_PLAIN.decode())}]{{1,63}}\.)+|\."
 )
-_MERGE_BYTES = 1 << 20  # read at a time by an IXFR's rewrite
-
-# Blanks as str.split() knows them, but not the end of the line.
-_BLANK = r"[^\S\n]"
-
-
-def _trie(words: Iterable[str]) -> str:
-    """A regex for any of `words`, their common beginnings factored out:
-    an alternation of a hundred names tried at each line is slower."""
-    tree: dict[str, Any] = {}
-    for word in words:
-        node = tree
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return _trie_node(tree)
-
-
-def _trie_node(node: dict[str, Any]) -> str:
-    branches = [
-        re.escape(char) + _trie_node(rest) for char, rest in node.items() if char
-    ]
-    if not branches:
-        return ""
-    text = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-    return f"(?:{text})?" if "" in node else text
-
-
-def _touched_lines(owners: Iterable[str]) -> re.Pattern[str]:
-    """Lines that start with one of `owners` (any case), as group 1.
-
-    The text searched starts with the newline before its first line: a
-    search for a literal runs in C.
-    """
-    return re.compile(rf"\n{_BLANK}*+({_trie(owners)})\s", re.IGNORECASE)
-
-
-def _apex_ns_lines(apex: str) -> re.Pattern[str]:
-    """Lines `apex TTL CLASS NS`, the apex in any case as group 1."""
-    word = rf"\S++{_BLANK}++"
-    return re.compile(
-        rf"\n{_BLANK}*+({re.escape(apex)}){_BLANK}++{word}{word}(?-i:NS)\s",
-        re.IGNORECASE,
-    )
-
-
 # One lock per zone file path, held while the file (and with it the journal
 # of what it lacks) is replaced: a zone restarted by a reconfig is a new
 # FileZone, and must not publish while the old one's rewrite still runs.
@@ -457,74 +410,23 @@ class FileZone:
     def _apply_streaming(
         self, plan: IxfrPlan, src: IO[bytes], soa_line: str
     ) -> ZoneInfo:
-        """Copy our own file to a temporary one, changing only the touched RRsets.
-
-        The file is read in blocks of whole lines; one regex per block finds
-        the lines whose owner is touched, and the text between them is
-        copied as it is: only a touched line is read as an RR (as load()
-        reads none). Splitting each of a million lines in Python took 0.6 s.
-        """
+        """Copy our own file to a temporary one, changing only the touched
+        RRsets (see `merge.py`)."""
         plan.check_serial(soa_rdata(self._parse_soa(soa_line)).serial)
         text_keys = plan.text_keys
         apex = self._origin_text.lower()
-        owners = {owner for owner, _type in text_keys}
-        find = _touched_lines(owners) if owners else None  # none: a new SOA only
-        # Lines of the apex's NS RRset are all held when it is touched.
-        find_apex_ns = None if (apex, "NS") in text_keys else _apex_ns_lines(apex)
         with AtomicFile(self.path) as out:
             out.write(
                 header(self.origin, soa_rdata(plan.new_soa).serial)
                 + render([plan.new_soa])
             )
-            held: list[Record] = []
-            count = 1
-            lineno = HEADER_LINES + 2  # of the block's first line
-            carry = b""
-            while True:
-                chunk = src.read(_MERGE_BYTES)
-                if chunk:
-                    cut = chunk.rfind(b"\n") + 1
-                    if not cut:
-                        carry += chunk
-                        continue
-                    data, carry = carry + chunk[:cut], chunk[cut:]
-                elif carry:  # a last line without a newline gets one
-                    data, carry = carry + b"\n", b""
-                else:
-                    break
-                text = "\n" + data.decode()
-                if "\r" in text:  # as a file read as text: \r\n and \r end lines
-                    text = text.replace("\r\n", "\n").replace("\r", "\n")
-                lines = text.count("\n") - 1
-                copied = lines
-                if find_apex_ns is not None:
-                    for match in find_apex_ns.finditer(text):
-                        if match[1].lower() == apex:
-                            find_apex_ns = None
-                            break
-                start = 1  # of the text not copied yet
-                seen, seen_lineno = 1, lineno
-                for match in find.finditer(text) if find is not None else ():
-                    begin = match.start() + 1
-                    end = text.index("\n", begin) + 1
-                    seen_lineno += text.count("\n", seen, begin)
-                    seen = begin
-                    line = text[begin:end]
-                    parts = line.split(None, 4)
-                    if len(parts) < 4:
-                        raise self._line_error(seen_lineno, "not a resource record")
-                    if (parts[0].lower(), parts[3]) in text_keys:
-                        out.write(text[start:begin])
-                        start = end
-                        held.append(self._parse_line(line, seen_lineno))
-                        copied -= 1
-                out.write(text[start:])
-                count += copied
-                lineno += lines
+            held, copied, apex_ns = copy_untouched(
+                src, out, text_keys, apex, self._parse_line, self._line_error
+            )
+            count = 1 + copied
             merged = plan.merge(held)
             count += len(merged)
             self._check_size(count)
-            apex_ns = find_apex_ns is None and (apex, "NS") not in text_keys
             apex_ns = apex_ns or any(
                 r[2].rdtype == dns.rdatatype.NS and r[0] == self.origin for r in merged
             )
@@ -687,87 +589,3 @@ class FileZone:
     def remove_stale_temp_files(self) -> int:
         """Remove this zone's temporary files left by a crash; return how many."""
         return remove_stale_temp_files(self.path)
-
-
-class _MemorySink:
-    def __init__(self, zone: MemoryZone) -> None:
-        self._zone = zone
-        self._records: list[Record] = []
-        self._size = 0
-
-    def write(self, text: str, records: Sequence[Record]) -> None:
-        self._records.extend(records)
-        self._size += len(text)
-
-    def publish(self) -> int:
-        records = tuple(self._records)
-        self._zone._install(records, zone_info(records[0], len(records), self._size))
-        return self._size
-
-    def discard(self) -> None:
-        self._records = []
-
-
-class MemoryZone:
-    """A zone without `file`: its data lives in memory only, as in BIND."""
-
-    def __init__(
-        self,
-        origin: dns.name.Name,
-        max_records: int = 0,
-        *,
-        rdclass: dns.rdataclass.RdataClass = dns.rdataclass.IN,
-    ) -> None:
-        self.origin = origin
-        self.max_records = max_records
-        self.rdclass = rdclass
-        self._records: tuple[Record, ...] = ()
-        self._info: ZoneInfo | None = None
-        self._mtime: float | None = None
-
-    @property
-    def records(self) -> tuple[Record, ...]:
-        """The zone's RRs, SOA first; empty before the first transfer."""
-        return self._records
-
-    def _install(self, records: tuple[Record, ...], info: ZoneInfo) -> None:
-        self._records = records
-        self._info = info
-        self._mtime = time.time()
-
-    def load(self) -> ZoneInfo | None:
-        """The figures of the data held, or None before the first transfer."""
-        return self._info
-
-    def mtime(self) -> float | None:
-        """The time of the last commit or touch, None before the first."""
-        return self._mtime
-
-    def touch(self, at: float) -> None:
-        """Record `at` as the time of the last successful refresh."""
-        if self._records:
-            self._mtime = at
-
-    def begin_axfr(self) -> ZoneWriter:
-        """Start collecting a full zone; it replaces the data at commit."""
-        sink = _MemorySink(self)
-        return ZoneWriter(self.origin, self.rdclass, self.max_records, "", sink)
-
-    def apply_ixfr(self, deltas: Sequence[IxfrDelta]) -> ZoneInfo:
-        """Apply RFC 1995 difference sequences to the data held."""
-        if self._info is None:
-            raise StoreError(f"zone {self.origin}: no zone data to apply an IXFR to")
-        if not deltas:
-            return self._info
-        result = IxfrPlan(self.origin, self.rdclass, deltas, "").apply(self._records)
-        writer = self.begin_axfr()
-        writer.add(result)
-        return writer.commit()
-
-    def commit_ixfr(self, deltas: Sequence[IxfrDelta]) -> ZoneInfo:
-        """Apply the IXFR's sequences at once: a memory zone has no journal."""
-        return self.apply_ixfr(deltas)
-
-    def remove_stale_temp_files(self) -> int:
-        """Nothing to remove: a memory zone has no files."""
-        return 0

@@ -29,7 +29,8 @@ from zonesync.errors import (
     TransferTimeout,
 )
 from zonesync.log import transfer_logger
-from zonesync.store.zonefile import FileZone, MemoryZone, ZoneInfo, ZoneWriter
+from zonesync.store.memory import MemoryZone
+from zonesync.store.zonefile import FileZone, ZoneInfo, ZoneWriter
 from zonesync.transfer.client import (
     SOA_TCP_SECONDS,
     Endpoint,

@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 
 from zonesync.errors import StoreError, ZoneContentError
 from zonesync.log import ZoneLogger
-from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
+from zonesync.store.memory import MemoryZone
+from zonesync.store.zonefile import FileZone, Rewrite, ZoneInfo
 from zonesync.transfer.receive import in_thread
 
 Rewritten = Callable[[Rewrite], Awaitable[None]]

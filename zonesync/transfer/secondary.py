@@ -37,8 +37,9 @@ from zonesync.errors import (
 from zonesync.hooks import run_hook
 from zonesync.log import REFRESH_LOGGER, text_label, transfer_logger, zone_logger
 from zonesync.names import name_text
+from zonesync.store.memory import MemoryZone
 from zonesync.store.state import StateLog, ZoneState, journal_file, state_key
-from zonesync.store.zonefile import FileZone, MemoryZone, Rewrite, ZoneInfo
+from zonesync.store.zonefile import FileZone, Rewrite, ZoneInfo
 from zonesync.transfer.client import (
     Endpoint,
     Network,

@@ -18,6 +18,7 @@ import pytest
 
 from tests.unit.store.test_zonefile import BASE, MANY_TYPES, ORIGIN, rr, soa
 from zonesync.errors import FailureReason, ZoneContentError
+from zonesync.store.memory import MemoryZone
 from zonesync.store.records import (
     as_records,
     from_line,
@@ -25,7 +26,7 @@ from zonesync.store.records import (
     line_records,
     render,
 )
-from zonesync.store.zonefile import FileZone, MemoryZone, Record, ZoneWriter
+from zonesync.store.zonefile import FileZone, Record, ZoneWriter
 from zonesync.transfer.fastwire import FastMessage, LineMode, WireRecord, parse_answers
 
 HOW = ["add", "text", "lines"]

@@ -20,10 +20,11 @@ import pytest
 
 from tests.conftest import require_tool
 from zonesync.errors import FailureReason, StoreError, ZoneContentError
-from zonesync.store import atomic, zonefile
+from zonesync.store import atomic, merge, zonefile
 from zonesync.store.ixfr import IxfrPlan
+from zonesync.store.memory import MemoryZone
 from zonesync.store.records import HEADER_LINES, header, render, render_text
-from zonesync.store.zonefile import FileZone, IxfrDelta, MemoryZone, Record, ZoneInfo
+from zonesync.store.zonefile import FileZone, IxfrDelta, Record, ZoneInfo
 
 ORIGIN = dns.name.from_text("example.com.")
 
@@ -821,7 +822,7 @@ def big_deltas() -> list[IxfrDelta]:
 def test_ixfr_in_blocks_writes_what_the_line_by_line_merge_wrote(
     zone: FileZone, monkeypatch: pytest.MonkeyPatch, block_bytes: int, ending: str
 ) -> None:
-    monkeypatch.setattr(zonefile, "_MERGE_BYTES", block_bytes)
+    monkeypatch.setattr(merge, "_MERGE_BYTES", block_bytes)
     big_zone(zone)
     text = zone.path.read_text()
     if ending != "\n":  # no newline after the last line, or \r\n after each
@@ -841,7 +842,7 @@ def test_ixfr_in_blocks_writes_what_the_line_by_line_merge_wrote(
 def test_ixfr_in_blocks_numbers_a_damaged_touched_line(
     zone: FileZone, monkeypatch: pytest.MonkeyPatch, block_bytes: int
 ) -> None:
-    monkeypatch.setattr(zonefile, "_MERGE_BYTES", block_bytes)
+    monkeypatch.setattr(merge, "_MERGE_BYTES", block_bytes)
     big_zone(zone)
     lines = zone.path.read_text().splitlines(keepends=True)
     number = next(
@@ -873,7 +874,7 @@ def test_ixfr_in_blocks_without_the_apex_ns(zone: FileZone) -> None:
     "words", [["a.b.", "a.c.", "b."], ["ab", "abc", "a"], [r"x\.y.", "x\\", "x"]]
 )
 def test_trie_matches_exactly_its_words(words: list[str]) -> None:
-    pattern = re.compile(zonefile._trie(words))
+    pattern = re.compile(merge._trie(words))
     for word in words:
         assert pattern.fullmatch(word)
     for other in ["a", "ab", "abcd", "a.b", "b", "x.y.", "", "c"]:
